@@ -1,0 +1,110 @@
+"""Multi-task training examples from the corpus readers, in the same task format the engine uses."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from summarizer.article import Article
+from summarizer.corpora import deduplicate, read_corpus, split_of
+from summarizer.generation import TaskFormat, fit_to_budget
+from summarizer.text import split_sentences, word_count
+
+from .config import DataConfig
+
+
+@dataclass
+class Example:
+    task: str
+    source: str  # the rendered prompt / prefixed source
+    target: str
+
+
+def load_articles(config: DataConfig) -> tuple[list[Article], list[Article]]:
+    """Deduplicated train and dev articles (split by id hash, the same split `summarizer evaluate` uses)."""
+    train, dev = [], []
+    for path in config.paths:
+        for article in deduplicate(read_corpus(path)):
+            if len(article.paragraphs) < 2 or word_count(article.text) < 50:
+                continue  # too short for the lead protocol (CNN video blurbs and the like)
+            split = split_of(article.id, seed=config.split_seed)
+            if split == "train":
+                train.append(article)
+            elif split == "dev":
+                dev.append(article)
+    # Shuffle before capping so a capped run still mixes every source and category.
+    random.Random(config.split_seed).shuffle(train)
+    random.Random(config.split_seed + 1).shuffle(dev)
+    if config.max_train_articles:
+        train = train[: config.max_train_articles]
+    return train, dev[: config.dev_articles]
+
+
+def lead_target(lead: str, count_tokens, budget: int) -> str | None:
+    """The lead's whole sentences that fit `budget` tokens (complete sentences teach the model to stop)."""
+    kept, used = [], 0
+    for sentence in split_sentences(lead):
+        cost = count_tokens(sentence) + 1
+        if used + cost > budget:
+            break
+        kept.append(sentence)
+        used += cost
+    return " ".join(kept) or None
+
+
+def build_examples(articles: list[Article], config: DataConfig, task_format: TaskFormat, count_tokens) -> list[Example]:
+    examples = []
+    for article in articles:
+        body, _ = fit_to_budget(article.body, count_tokens, config.max_source_tokens)
+        if "summary" in config.tasks:
+            target = lead_target(article.lead, count_tokens, config.max_target_tokens)
+            if target and word_count(target) >= 6:
+                examples.append(Example("summary", task_format.render("summary", body), target))
+        if "headline" in config.tasks and article.title and 3 <= word_count(article.title) <= 25:
+            examples.append(Example("headline", task_format.render("headline", body), article.title))
+        if config.use_abstracts and article.reference and article.source in ("BBC", "CNN"):
+            whole, _ = fit_to_budget(article.paragraphs, count_tokens, config.max_source_tokens)
+            target = lead_target(article.reference, count_tokens, config.max_target_tokens)
+            if target:
+                examples.append(Example("summary", task_format.render("summary", whole), target))
+    return examples
+
+
+def encode_causal(example: Example, tokenizer, max_target_tokens: int) -> dict:
+    """Prompt ids + target ids + eos; labels mask the prompt out of the loss."""
+    prompt = tokenizer(example.source, add_special_tokens=True).input_ids
+    target = tokenizer(" " + example.target, add_special_tokens=False).input_ids[:max_target_tokens]
+    target = target + [tokenizer.eos_token_id]
+    return {"input_ids": prompt + target, "labels": [-100] * len(prompt) + target}
+
+
+def encode_seq2seq(example: Example, tokenizer, max_source_tokens: int, max_target_tokens: int) -> dict:
+    source = tokenizer(example.source, truncation=True, max_length=max_source_tokens + 16).input_ids
+    target = tokenizer(text_target=example.target, truncation=True, max_length=max_target_tokens + 1).input_ids
+    return {"input_ids": source, "labels": target}
+
+
+def collate_causal(batch: list[dict], pad_id: int) -> dict:
+    """Left-pad so every target ends at the right edge: the loss then needs logits only for the last positions."""
+    import torch
+
+    width = max(len(b["input_ids"]) for b in batch)
+    ids, labels, mask = [], [], []
+    for b in batch:
+        pad = width - len(b["input_ids"])
+        ids.append([pad_id] * pad + b["input_ids"])
+        labels.append([-100] * pad + b["labels"])
+        mask.append([0] * pad + [1] * len(b["input_ids"]))
+    return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+
+
+def collate_seq2seq(batch: list[dict], pad_id: int) -> dict:
+    import torch
+
+    src_w = max(len(b["input_ids"]) for b in batch)
+    tgt_w = max(len(b["labels"]) for b in batch)
+    return {
+        "input_ids": torch.tensor([b["input_ids"] + [pad_id] * (src_w - len(b["input_ids"])) for b in batch]),
+        "attention_mask": torch.tensor([[1] * len(b["input_ids"]) + [0] * (src_w - len(b["input_ids"])) for b in batch]),
+        "labels": torch.tensor([b["labels"] + [-100] * (tgt_w - len(b["labels"])) for b in batch]),
+    }

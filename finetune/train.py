@@ -1,0 +1,338 @@
+"""Fine-tune a summarization/headline model (LoRA or full; causal or seq2seq) with a short accelerate loop.
+
+    python -m finetune.train --config configs/gemma3-270m-lora.yaml [--resume] [--train.steps 500 ...]
+    accelerate launch -m finetune.train --config ...        # several GPUs, unchanged
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from summarizer.errors import SummarizerError
+from summarizer.generation import TaskFormat
+
+from .config import Config, help_text, load_config, save_config
+from .data import (build_examples, collate_causal, collate_seq2seq, encode_causal, encode_seq2seq, load_articles)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, overrides = parse_args(argv)
+    try:
+        config = load_config(args.config, overrides)
+        run = Path(config.train.output_dir)
+        accelerator = make_accelerator(config)
+        model, tokenizer, task_format = build_model(config)
+        train_set, dev_articles = build_data(config, tokenizer, task_format, accelerator)
+        loader = make_loader(train_set, config, tokenizer, task_format, accelerator)
+        optimizer, scheduler = make_optimizer(model, config)
+        model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+        state = load_checkpoint(run, model, optimizer, scheduler, accelerator) if args.resume else new_state(run, config)
+        train_loop(config, run, state, model, tokenizer, task_format, loader, optimizer, scheduler, accelerator,
+                   dev_articles)
+    except SummarizerError as exc:
+        print(f"finetune: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="finetune", description=__doc__, epilog=help_text(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML file with the differences from the defaults")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    return parser.parse_known_args(argv)
+
+
+# --- setup -----------------------------------------------------------------------------------------------------
+def make_accelerator(config: Config):
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    accelerator = Accelerator(gradient_accumulation_steps=config.train.grad_accum,
+                              mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    set_seed(config.train.seed)
+    return accelerator
+
+
+def build_model(config: Config):
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    name = config.model.name
+    if name == "default":
+        from summarizer.default_model import ensure_base_model
+
+        name = str(ensure_base_model())
+    seq2seq = bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", False))
+    model_class = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+    model = model_class.from_pretrained(name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(name)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    task_format = TaskFormat(kind="seq2seq" if seq2seq else "causal",
+                             prefixes={"summary": config.model.summary_prefix, "headline": config.model.headline_prefix})
+    if config.model.lora:
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        targets = config.model.lora_targets
+        lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
+                          r=config.model.lora_r, lora_alpha=config.model.lora_alpha,
+                          lora_dropout=config.model.lora_dropout,
+                          target_modules="all-linear" if targets == ["all-linear"] else targets)
+        model = get_peft_model(model, lora)
+    return model, tokenizer, task_format
+
+
+def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False).input_ids)
+
+    train_articles, dev_articles = load_articles(config.data)
+    examples = build_examples(train_articles, config.data, task_format, count)
+    if task_format.kind == "seq2seq":
+        encoded = [encode_seq2seq(e, tokenizer, config.data.max_source_tokens, config.data.max_target_tokens)
+                   for e in examples]
+    else:
+        encoded = [encode_causal(e, tokenizer, config.data.max_target_tokens) for e in examples]
+    if not encoded:
+        raise SummarizerError("no training examples could be built from data.paths")
+    accelerator.print(f"data: {len(train_articles)} train articles -> {len(encoded)} examples; "
+                      f"{len(dev_articles)} dev articles")
+    return encoded, dev_articles
+
+
+def make_loader(encoded: list[dict], config: Config, tokenizer, task_format: TaskFormat, accelerator):
+    """A fixed, seeded order over as many epochs as the run needs, so a resumed run sees the same batches."""
+    from torch.utils.data import DataLoader
+
+    needed = config.train.steps * config.train.grad_accum * config.train.batch_size * accelerator.num_processes
+    order: list[int] = []
+    epoch = 0
+    while len(order) < needed:
+        perm = list(range(len(encoded)))
+        random.Random(config.train.seed * 1000 + epoch).shuffle(perm)
+        order.extend(perm)
+        epoch += 1
+    data = [encoded[i] for i in order[:needed]]
+    collate = collate_seq2seq if task_format.kind == "seq2seq" else collate_causal
+    return DataLoader(data, batch_size=config.train.batch_size, shuffle=False,
+                      collate_fn=lambda batch: collate(batch, tokenizer.pad_token_id))
+
+
+def make_optimizer(model, config: Config):
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.train.lr, weight_decay=config.train.weight_decay)
+    warmup, total, kind = config.train.warmup_steps, config.train.steps, config.train.schedule
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, total - warmup)
+        if kind == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        if kind == "linear":
+            return max(0.0, 1 - progress)
+        return 1.0
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --- loss ------------------------------------------------------------------------------------------------------
+def compute_loss(model, batch, seq2seq: bool):
+    """Seq2seq: the model's own loss. Causal: logits only at target positions.
+
+    The 262k-token output layer dominates a small causal model's cost; batches are left-padded so targets sit at
+    the right edge, and `logits_to_keep` asks for the last K+1 positions only.
+    """
+    import torch.nn.functional as F
+
+    if seq2seq:
+        return model(**batch).loss
+    labels = batch["labels"]
+    keep = int((labels != -100).sum(dim=1).max())
+    position_ids = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=position_ids,
+                logits_to_keep=keep + 1)
+    logits = out.logits[:, -(keep + 1) : -1]
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels[:, -keep:].reshape(-1),
+                           ignore_index=-100)
+
+
+# --- loop ------------------------------------------------------------------------------------------------------
+def new_state(run: Path, config: Config) -> dict:
+    run.mkdir(parents=True, exist_ok=True)
+    save_config(config, run / "config.yaml")
+    (run / "metrics.jsonl").unlink(missing_ok=True)
+    return {"step": 0, "best_score": None, "best_step": None}
+
+
+def train_loop(config, run, state, model, tokenizer, task_format, loader, optimizer, scheduler, accelerator,
+               dev_articles):
+    from tqdm.auto import tqdm
+
+    seq2seq = task_format.kind == "seq2seq"
+    train = config.train
+    if state["step"]:
+        loader = accelerator.skip_first_batches(loader, state["step"] * train.grad_accum)
+    bar = tqdm(total=train.steps, initial=state["step"], desc="train", disable=not accelerator.is_main_process)
+    model.train()
+    window, started = [], time.time()
+    for batch in loader:
+        with accelerator.accumulate(model):
+            loss = compute_loss(model, batch, seq2seq)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), train.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+        window.append(accelerator.gather_for_metrics(loss.detach()).mean().item())
+        if not accelerator.sync_gradients:
+            continue
+        state["step"] += 1
+        step = state["step"]
+        bar.update(1)
+        bar.set_postfix(loss=f"{window[-1]:.3f}")
+        if step % train.log_every == 0 or step == train.steps:
+            log_metrics(run, accelerator, {"step": step, "loss": sum(window) / len(window),
+                                           "lr": scheduler.get_last_lr()[0], "seconds": time.time() - started})
+            window = []
+        if (train.eval_every and step % train.eval_every == 0) or step == train.steps:
+            scores = evaluate_dev(model, tokenizer, task_format, dev_articles, config, accelerator)
+            log_metrics(run, accelerator, {"step": step, **scores})
+            if state["best_score"] is None or scores["score"] > state["best_score"]:
+                state.update(best_score=scores["score"], best_step=step)
+                save_model(run / "best", model, task_format, config, accelerator, extra={"step": step, **scores})
+            model.train()
+        if (train.save_every and step % train.save_every == 0) or step == train.steps:
+            save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator)
+        if step >= train.steps:
+            break
+    bar.close()
+
+
+def log_metrics(run: Path, accelerator, record: dict) -> None:
+    if accelerator.is_main_process:
+        with open(run / "metrics.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        accelerator.print(json.dumps(record))
+
+
+def evaluate_dev(model, tokenizer, task_format, dev_articles, config, accelerator) -> dict:
+    """Arabic ROUGE on dev through the engine's own generation: summary vs lead, headline vs title."""
+    from summarizer.model import LoadedModel, generate
+    from summarizer.rouge import score_pairs
+
+    if not dev_articles:
+        return {"score": 0.0}
+    model.eval()
+    loaded = LoadedModel(model=accelerator.unwrap_model(model), tokenizer=tokenizer, task_format=task_format,
+                         name="training", device=str(accelerator.device))
+    if task_format.kind == "causal":
+        tokenizer.padding_side = "left"
+    bodies = [a.body for a in dev_articles]
+    scores = {}
+    summaries = [text for text, _ in generate(loaded, bodies, task="summary", settings=config.generation)]
+    items = score_pairs(summaries, [a.lead for a in dev_articles])
+    for k in ("rouge1", "rouge2", "rougeL"):
+        scores[f"summary_{k}"] = sum(it[k] for it in items) / len(items)
+    titled = [a for a in dev_articles if a.title]
+    headlines = [text for text, _ in generate(loaded, [a.body for a in titled], task="headline",
+                                               settings=config.generation)]
+    items = score_pairs(headlines, [a.title for a in titled])
+    scores["headline_rougeL"] = sum(it["rougeL"] for it in items) / max(1, len(items))
+    scores["score"] = (scores["summary_rougeL"] + scores["headline_rougeL"]) / 2
+    scores["example_summary"] = summaries[0]
+    scores["example_headline"] = headlines[0] if headlines else ""
+    return scores
+
+
+def save_model(directory: Path, model, task_format, config, accelerator, extra: dict | None = None) -> None:
+    """The adapter (or full model) with its task format and resolved config: a directory the engine loads."""
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        return
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.unwrap_model(model).save_pretrained(tmp)
+    task_format.save(tmp)
+    save_config(config, tmp / "config.yaml")
+    if extra:
+        (tmp / "scores.json").write_text(json.dumps(extra, ensure_ascii=False, indent=2), encoding="utf-8")
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp.rename(directory)
+
+
+def _rng_state() -> dict:
+    import numpy as np
+    import torch
+
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator) -> None:
+    import torch
+
+    directory = run / "checkpoints" / f"step-{state['step']:06d}"
+    save_model(directory, model, task_format, config, accelerator)
+    if accelerator.is_main_process:
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": _rng_state(),
+                    "state": state}, directory / "trainer_state.pt")
+        (run / "checkpoints" / "latest").write_text(directory.name, encoding="utf-8")
+
+
+def load_checkpoint(run, model, optimizer, scheduler, accelerator) -> dict:
+    import torch
+
+    pointer = run / "checkpoints" / "latest"
+    if not pointer.is_file():
+        raise SummarizerError(f"--resume: no checkpoint in {run / 'checkpoints'}")
+    directory = run / "checkpoints" / pointer.read_text(encoding="utf-8").strip()
+    unwrapped = accelerator.unwrap_model(model)
+    if hasattr(unwrapped, "peft_config"):
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(unwrapped, load_file(directory / "adapter_model.safetensors"))
+    else:
+        from transformers import AutoModel  # noqa: F401  (full fine-tune: weights saved by save_pretrained)
+
+        reloaded = type(unwrapped).from_pretrained(directory)
+        unwrapped.load_state_dict(reloaded.state_dict())
+    saved = torch.load(directory / "trainer_state.pt", weights_only=False)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    _set_rng_state(saved["rng"])
+    accelerator.print(f"resumed from {directory} at step {saved['state']['step']}")
+    return saved["state"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

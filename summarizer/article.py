@@ -1,0 +1,57 @@
+"""The one article type every reader, cleaner and engine passes around."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Article:
+    """An article: title (if known), paragraphs in order, and where it came from.
+
+    `reference` holds a corpus-provided summary (an ABSTRACT) when one exists; protocols decide what is used as
+    the reference for scoring.
+    """
+
+    id: str
+    paragraphs: list[str]
+    title: str | None = None
+    reference: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    @property
+    def lead(self) -> str:
+        return self.paragraphs[0] if self.paragraphs else ""
+
+    @property
+    def body(self) -> list[str]:
+        """Paragraphs after the lead."""
+        return self.paragraphs[1:]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def content_id(text: str) -> str:
+    """A stable id for text without a url: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Summary:
+    """What an engine returns for one article."""
+
+    headline: str
+    summary: str
+    engine: str
+    truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,255 @@
+"""Turn a scraped Arabic news page into clean articles.
+
+Scraped pages carry furniture around the article: source and tag lines, "إقرأ أيضاً" teasers, "مقالات مشابهة"
+lists of related headlines, share/follow/copyright lines, URLs. Some pages also carry a second full article after
+a "read also" marker. Markers are matched on the normalized form, so hamza, tanween and tatweel variants are
+caught, while the text returned keeps its original spelling. Nothing here knows about models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .article import Article, content_id
+from .errors import InputError
+from .text import clean_invisible, collapse_spaces, has_arabic, normalize, word_count
+
+MAX_PAGE_CHARS = 200_000
+"""Pages longer than this are refused: no news article is this long, and the cost grows with the length."""
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info|sa|ae|eg|ma|dz|tn|qa|kw|co)\b/?\S*", re.I)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_BULLET = re.compile(r"^\s*(?:[-–—•·▪◦●○►▸■□*+]|\d{1,2}\s*[-.)]\s)\s*")
+_SEPARATOR = re.compile(r"^[\W_]+$")
+
+
+def _norm_phrases(*phrases: str) -> tuple[str, ...]:
+    return tuple(normalize(p) for p in phrases)
+
+
+# Each tuple is matched at the start of a normalized line.
+READ_ALSO = _norm_phrases("إقرأ أيضاً", "اقرأ أيضا", "إقرأ ايضا", "اقرأ كذلك", "اقرأ المزيد", "طالع أيضا",
+                          "شاهد أيضا", "إقرأ أيضًا", "يهمك أيضا", "قد يهمك")
+RELATED = _norm_phrases("مقالات مشابهة", "مقالات ذات صلة", "أخبار ذات صلة", "أخبار مشابهة", "مواضيع ذات صلة",
+                        "مواضيع مشابهة", "أخبار متعلقة", "مقالات متعلقة", "روابط ذات صلة", "الأكثر قراءة",
+                        "الأكثر مشاهدة", "المزيد من الأخبار", "اخترنا لك", "قد يعجبك أيضا", "أخبار أخرى",
+                        "موضوعات ذات صلة", "اقرأ في هذا الملف")
+SOURCE = _norm_phrases("المصدر", "مصدر الخبر", "المصادر", "source")
+TAGS = _norm_phrases("كلمات دلالية", "الكلمات الدلالية", "كلمات مفتاحية", "الكلمات المفتاحية", "الوسوم", "وسوم",
+                     "tags", "سمات", "مواضيع:")
+SHARE = _norm_phrases("شارك", "شاركها", "مشاركة", "تابعونا", "تابعوا", "تابعنا", "جميع الحقوق محفوظة",
+                      "حقوق النشر", "حقوق الطبع", "©", "copyright", "اشترك", "للاشتراك", "يمكنكم استلام إشعارات",
+                      "حمل تطبيق", "حمّل تطبيق", "facebook", "twitter", "whatsapp", "telegram", "فيسبوك", "تويتر",
+                      "واتساب", "طباعة", "أرسل لصديق", "أضف تعليق", "التعليقات", "اضغط هنا", "للمزيد من الأخبار",
+                      "الرئيسية", "نشر في", "آخر تحديث", "تاريخ النشر", "تاريخ الإضافة")
+_SHARE_MAX_WORDS = 14  # a share/follow line is short; a long sentence starting with "تابع" is content
+_DATE_WORDS = frozenset(
+    normalize(w)
+    for w in """السبت الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة يناير فبراير مارس أبريل ابريل مايو
+    يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول
+    تشرين جانفي فيفري أفريل ماي جوان جويلية أوت الساعة ساعة ساعات دقيقة دقائق منذ ص م مساء صباحا
+    gmt am pm هـ""".split()
+)
+
+
+@dataclass
+class Removed:
+    """A piece of page furniture that was dropped, and why (shown to users so they can check the cleaner)."""
+
+    kind: str
+    text: str
+
+
+@dataclass
+class CleanedPage:
+    articles: list[Article]
+    removed: list[Removed] = field(default_factory=list)
+
+
+def check_page(text: str, *, max_chars: int = MAX_PAGE_CHARS) -> None:
+    """Raise InputError naming the problem when the text cannot be summarized at all."""
+    if not text or not text.strip():
+        raise InputError("the input is empty")
+    if len(text) > max_chars:
+        raise InputError(f"the input is {len(text):,} characters, over the limit of {max_chars:,}")
+    if "\x00" in text:
+        raise InputError("the input looks binary (it contains NUL bytes), not text")
+    if not has_arabic(text):
+        raise InputError("the input has no Arabic text")
+
+
+def _starts_with(norm_line: str, phrases: tuple[str, ...]) -> str | None:
+    stripped = norm_line.lstrip(" :-–—|•*#")
+    for phrase in phrases:
+        if stripped.startswith(phrase):
+            rest = stripped[len(phrase) :]
+            # The phrase must end at a word boundary: "المصدر:" yes, "المصدرين" no.
+            if not rest or not (rest[0].isalpha()):
+                return phrase
+    return None
+
+
+def _after_marker(line: str) -> str:
+    """The text after a marker such as "إقرأ أيضاً:" (original spelling), or ''."""
+    match = re.search(r"[:：\-–—]\s*(.+)$", line)
+    return match.group(1).strip() if match else ""
+
+
+def _is_date_line(norm_line: str) -> bool:
+    words = re.findall(r"[^\W_]+", norm_line)
+    if not words or len(words) > 9:
+        return False
+    return all(w.isdigit() or w in _DATE_WORDS for w in words)
+
+
+def is_body_line(line: str) -> bool:
+    """A line that reads like article prose rather than a headline or a link."""
+    words = word_count(line)
+    return words >= 16 or (words >= 8 and line.rstrip(_CLOSERS_AND_SPACE)[-1:] in ".!؟?")
+
+
+_CLOSERS_AND_SPACE = " \"'»”’)]"
+
+
+def is_title_line(line: str) -> bool:
+    """A short line that can head an article: at most 20 words, not ending like a sentence or a label."""
+    words = word_count(line)
+    return 2 <= words <= 20 and line.rstrip(_CLOSERS_AND_SPACE)[-1:] not in ".،,:؛"
+
+
+def classify_line(line: str) -> str | None:
+    """The furniture kind of a line ('source', 'tags', 'share', 'date', 'separator', 'read_also', 'related'),
+    or None for article text."""
+    norm = normalize(line)
+    if _SEPARATOR.match(line) or not re.search(r"[^\W\d_]", line):
+        return "separator"
+    if _starts_with(norm, READ_ALSO):
+        return "read_also"
+    if _starts_with(norm, RELATED):
+        return "related"
+    if _starts_with(norm, SOURCE) and re.match(r"^\s*\S+(?:\s\S+)?\s*[:：\-–—]", line) or norm.strip() in SOURCE:
+        return "source"
+    if _starts_with(norm, TAGS):
+        return "tags"
+    if _starts_with(norm, SHARE) and word_count(line) <= _SHARE_MAX_WORDS:
+        return "share"
+    if _is_date_line(norm):
+        return "date"
+    if word_count(line) <= 4 and re.search(r"\s[-–—]\s", line) and not line.rstrip().endswith((".", "؟")):
+        return "dateline"  # "عين اليوم – روما", "الرياض - واس"
+    return None
+
+
+def _strip_inline(line: str, removed: list[Removed]) -> str:
+    for kind, pattern in (("email", _EMAIL), ("url", _URL)):
+        for match in pattern.findall(line):
+            removed.append(Removed(kind, match))
+        line = pattern.sub(" ", line)
+    line = re.sub(r"\(\s*\)", " ", line)  # brackets a removed URL leaves behind
+    # Social-media hashtags ("#تيريزا_ماي") are markup around words: keep the words, drop the markup.
+    line = re.sub(r"#(\w+)", lambda m: m.group(1).replace("_", " "), line)
+    return collapse_spaces(line)
+
+
+def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PAGE_CHARS) -> CleanedPage:
+    """Split a scraped page into articles (main article first), dropping page furniture.
+
+    Raises InputError when the page is empty, binary, too large, or holds no Arabic text.
+    """
+    check_page(text, max_chars=max_chars)
+    removed: list[Removed] = []
+    lines = [_strip_inline(line, removed) for line in clean_invisible(text).splitlines()]
+    lines = [line for line in lines if line]
+
+    segments: list[dict] = [{"title": None, "lines": []}]
+    skipping: str | None = None  # 'related' or 'tags' while dropping the list that follows such a header
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        kind = classify_line(line)
+        if kind in ("read_also", "related"):
+            rest = _after_marker(line)
+            upcoming = _next_content(lines, i + 1)
+            if kind == "read_also" and rest and upcoming is not None and is_body_line(lines[upcoming]):
+                # "إقرأ أيضاً: <title>" followed by prose: a second article with that title.
+                removed.append(Removed(kind, line))
+                segments.append({"title": rest, "lines": []})
+                skipping, i = None, i + 1
+                continue
+            if (kind == "read_also" and not rest and upcoming is not None and is_title_line(lines[upcoming])
+                    and _next_is_body(lines, upcoming + 1)):
+                removed.append(Removed(kind, line))
+                segments.append({"title": lines[upcoming], "lines": []})
+                skipping, i = None, upcoming + 1
+                continue
+            removed.append(Removed(kind, line))
+            skipping, i = "related", i + 1
+            continue
+        if kind == "tags":
+            removed.append(Removed(kind, line))
+            skipping = "tags" if not _after_marker(line) else None
+            i += 1
+            continue
+        if kind is not None:
+            removed.append(Removed(kind, line))
+            i += 1
+            continue
+        bullet = _BULLET.match(line)
+        if bullet and not is_body_line(line):
+            removed.append(Removed("related", line))  # a bulleted headline: a list of links, not content
+            i += 1
+            continue
+        if skipping:
+            if not is_body_line(line):
+                removed.append(Removed(skipping, line))
+                i += 1
+                continue
+            # Prose after a related list: another article begins (its title, if any, was the list's last line).
+            skipping = None
+            if segments[-1]["lines"]:
+                segments.append({"title": None, "lines": []})
+        if bullet:
+            line = line[bullet.end() :]
+        segments[-1]["lines"].append(line)
+        i += 1
+
+    articles = []
+    for segment in segments:
+        article = _segment_to_article(segment["title"], segment["lines"])
+        if article is not None:
+            articles.append(article)
+    if not articles:
+        raise InputError("no article text was left after removing page furniture")
+    base = page_id or content_id(text)
+    for k, article in enumerate(articles):
+        article.id = base if k == 0 else f"{base}#{k + 1}"
+    return CleanedPage(articles=articles, removed=removed)
+
+
+def _next_content(lines: list[str], start: int) -> int | None:
+    for j in range(start, len(lines)):
+        if classify_line(lines[j]) is None:
+            return j
+    return None
+
+
+def _next_is_body(lines: list[str], start: int) -> bool:
+    j = _next_content(lines, start)
+    return j is not None and is_body_line(lines[j])
+
+
+_TRAILING_TAGS = re.compile(r"\s+(?:" + "|".join(re.escape(t) for t in ("سمات", "كلمات دلالية", "الوسوم", "وسوم"))
+                            + r")\s*:?\s*(?:[^\s.!؟?،]+\s*){1,10}$")
+
+
+def _segment_to_article(title: str | None, lines: list[str]) -> Article | None:
+    lines = list(lines)
+    if lines:
+        # Some sites glue the tag list onto the last paragraph: "... من الغرق. سمات غرق ليبيا مهاجرين".
+        lines[-1] = _TRAILING_TAGS.sub("", lines[-1]).strip()
+    if title is None and len(lines) >= 2 and is_title_line(lines[0]) and word_count(lines[0]) < word_count(lines[1]):
+        title = lines.pop(0)
+    if not lines or not has_arabic(" ".join(lines), minimum=20):
+        return None
+    return Article(id="", paragraphs=lines, title=title)

@@ -1,0 +1,214 @@
+"""Corpus readers: each yields Article objects, whatever the format on disk.
+
+Formats: JSON Lines, the ANT corpus (TREC-like files, in a directory or a .tar.gz; parsed tolerantly since not
+every file is well-formed XML), SaudiNewsNet (a directory of its daily zip files), plain text files.
+Errors name the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .article import Article, content_id
+from .errors import InputError
+from .text import collapse_spaces, normalize, split_paragraphs
+
+_TAG = re.compile(r"<(DOCNO|URL|SRC|CAT|TITLE|TIME|AUTHOR|ABSTRACT|TEXT)>(.*?)(?=</\1>|<(?:DOCNO|URL|SRC|CAT|TITLE|TIME|AUTHOR|ABSTRACT|TEXT|/DOC)>|\Z)", re.S)
+# Footers some ANT sources append to every TEXT (BBC's app notice after a dashed rule).
+_ANT_FOOTER = re.compile(r"\n-{5,}.*\Z", re.S)
+
+
+def parse_ant(raw: str, *, name: str = "<ant>") -> Article:
+    """Parse one ANT corpus file. Missing closing tags are tolerated; a file without a TEXT tag is an error.
+
+    An empty TEXT (the corpus has some) gives an article with no paragraphs, which readers skip.
+    """
+    fields: dict[str, str] = {}
+    for tag, value in _TAG.findall(raw):
+        fields.setdefault(tag, html.unescape(value).strip())
+    if "TEXT" not in fields:
+        raise InputError(f"{name}: no <TEXT> element found (not an ANT corpus file?)")
+    paragraphs = split_paragraphs(_ANT_FOOTER.sub("", fields["TEXT"]))
+    return Article(
+        id=fields.get("DOCNO") or Path(name).stem,
+        paragraphs=paragraphs,
+        title=collapse_spaces(fields.get("TITLE", "")) or None,
+        reference=collapse_spaces(fields.get("ABSTRACT", "")) or None,
+        source=(fields.get("SRC") or None),
+        url=(fields.get("URL") or None),
+    )
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name}: looks binary (NUL bytes), not a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def read_ant(path: str | Path) -> Iterator[Article]:
+    """ANT corpus files from a directory tree or a .tar.gz archive (files ending in .txt)."""
+    path = Path(path)
+    if path.is_dir():
+        for file in sorted(path.rglob("*.txt")):
+            if file.name != "README.txt":
+                article = parse_ant(_decode(file.read_bytes(), str(file)), name=str(file))
+                if article.paragraphs:
+                    yield article
+    elif tarfile.is_tarfile(path):
+        with tarfile.open(path) as archive:
+            for member in archive:
+                if member.isfile() and member.name.endswith(".txt") and "/README" not in member.name:
+                    name = f"{path}:{member.name}"
+                    article = parse_ant(_decode(archive.extractfile(member).read(), name), name=name)
+                    if article.paragraphs:
+                        yield article
+    else:
+        raise InputError(f"{path}: not a directory or .tar.gz of ANT corpus files")
+
+
+def read_saudinewsnet(path: str | Path) -> Iterator[Article]:
+    """SaudiNewsNet: a directory of YYYY-MM-DD.zip files (or one zip), each holding one JSON array."""
+    path = Path(path)
+    zips = sorted(path.glob("*.zip")) if path.is_dir() else [path]
+    if not zips:
+        raise InputError(f"{path}: no SaudiNewsNet .zip files found")
+    for zpath in zips:
+        try:
+            with zipfile.ZipFile(zpath) as archive:
+                for member in archive.namelist():
+                    if not member.endswith(".json"):
+                        continue
+                    name = f"{zpath}:{member}"
+                    try:
+                        items = json.loads(_decode(archive.read(member), name))
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{name}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+                    for item in items:
+                        paragraphs = split_paragraphs(item.get("content") or "")
+                        if not paragraphs:
+                            continue
+                        url = item.get("url") or None
+                        yield Article(
+                            id=url and "snn-" + hashlib.sha256(url.encode()).hexdigest()[:16] or content_id(item["content"]),
+                            paragraphs=paragraphs,
+                            title=collapse_spaces(item.get("title") or "") or None,
+                            source=item.get("source") or "saudinewsnet",
+                            url=url,
+                        )
+        except zipfile.BadZipFile:
+            raise InputError(f"{zpath}: not a valid zip file") from None
+
+
+def read_jsonl(path: str | Path) -> Iterator[Article]:
+    """JSON Lines: one object per line with `text` (or `paragraphs`), optional id/title/summary/source/url."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, 1):
+            line = _decode(raw, f"{path}:{lineno}").strip()
+            if not line:
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if not isinstance(item, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object")
+            paragraphs = item.get("paragraphs") or split_paragraphs(item.get("text") or item.get("content") or "")
+            if not paragraphs:
+                raise InputError(f"{path}:{lineno}: no `text` or `paragraphs` field")
+            yield Article(
+                id=str(item.get("id") or item.get("url") or content_id("\n".join(paragraphs))),
+                paragraphs=list(paragraphs),
+                title=item.get("title") or None,
+                reference=item.get("summary") or item.get("abstract") or None,
+                source=item.get("source") or None,
+                url=item.get("url") or None,
+            )
+
+
+def read_text_file(path: str | Path) -> Article:
+    """A plain text file as one raw article (no cleaning: see clean.clean_page for scraped pages)."""
+    path = Path(path)
+    text = _decode(path.read_bytes(), str(path))
+    return Article(id=path.stem, paragraphs=split_paragraphs(text), source=str(path))
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith((".tar.gz", ".tgz")):
+        return "ant"
+    if name.endswith(".zip"):
+        return "saudinewsnet"
+    if path.is_dir():
+        if any(path.glob("*.zip")):
+            return "saudinewsnet"
+        first = next(path.rglob("*.txt"), None)
+        if first is not None and first.read_text("utf-8", errors="replace").lstrip().startswith("<DOC>"):
+            return "ant"
+        return "text"
+    return "text"
+
+
+def read_corpus(path: str | Path, *, fmt: str = "auto") -> Iterator[Article]:
+    """Articles from any supported corpus; `fmt` is auto, jsonl, ant, saudinewsnet or text."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "jsonl":
+        return read_jsonl(path)
+    if fmt == "ant":
+        return read_ant(path)
+    if fmt == "saudinewsnet":
+        return read_saudinewsnet(path)
+    if fmt == "text":
+        files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+        return (read_text_file(f) for f in files)
+    raise InputError(f"unknown corpus format {fmt!r} (use auto, jsonl, ant, saudinewsnet or text)")
+
+
+def deduplicate(articles: Iterable[Article]) -> Iterator[Article]:
+    """Drop repeats by url and by normalized title (the corpora carry reposted articles)."""
+    seen_urls: set[str] = set()
+    seen_titles: set[str] = set()
+    for article in articles:
+        url = (article.url or "").strip().rstrip("/")
+        title = " ".join(normalize(article.title or "").split())
+        if (url and url in seen_urls) or (title and title in seen_titles):
+            continue
+        if url:
+            seen_urls.add(url)
+        if title:
+            seen_titles.add(title)
+        yield article
+
+
+def split_of(article_id: str, *, seed: int = 13, dev: float = 0.05, test: float = 0.05) -> str:
+    """Deterministic train/dev/test assignment by hashing the id with a seed (stable across runs and machines)."""
+    bucket = int(hashlib.sha256(f"{seed}:{article_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if bucket < dev:
+        return "dev"
+    if bucket < dev + test:
+        return "test"
+    return "train"
+
+
+def select_split(articles: Iterable[Article], split: str, **kwargs) -> Iterator[Article]:
+    if split == "all":
+        yield from articles
+        return
+    for article in articles:
+        if split_of(article.id, **kwargs) == split:
+            yield article

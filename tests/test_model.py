@@ -1,0 +1,117 @@
+import pytest
+
+from summarizer.clean import clean_page
+from summarizer.engines import ModelEngine, make_engine
+from summarizer.errors import ModelLoadError
+from summarizer.generation import TASK_FORMAT_FILE, GenerationSettings, TaskFormat, clean_output, fit_to_budget
+from summarizer.model import generate, load_model
+
+SETTINGS = GenerationSettings(max_new_tokens=12, headline_max_new_tokens=6, batch_size=2, max_input_tokens=64)
+
+
+def articles(seed_texts):
+    return [clean_page(t).articles[0] for t in seed_texts]
+
+
+@pytest.mark.parametrize("fixture, kind", [("tiny_seq2seq", "seq2seq"), ("tiny_causal", "causal")])
+def test_load_generate_save_reload(request, tmp_path, seed_texts, fixture, kind):
+    loaded = load_model(request.getfixturevalue(fixture), device="cpu")
+    assert loaded.task_format.kind == kind
+    engine = ModelEngine(loaded)
+    first = engine.summarize(articles(seed_texts), settings=SETTINGS)
+    assert len(first) == len(seed_texts)
+    assert all(isinstance(s.summary, str) and isinstance(s.headline, str) for s in first)
+    # save -> reload gives the same deterministic output
+    loaded.model.save_pretrained(tmp_path)
+    loaded.tokenizer.save_pretrained(tmp_path)
+    loaded.task_format.save(tmp_path)
+    again = ModelEngine(load_model(tmp_path, device="cpu")).summarize(articles(seed_texts), settings=SETTINGS)
+    assert [(s.summary, s.headline) for s in again] == [(s.summary, s.headline) for s in first]
+
+
+def test_batch_order_preserved(tiny_causal, seed_texts):
+    loaded = load_model(tiny_causal, device="cpu")
+    paragraphs = [a.paragraphs for a in articles(seed_texts)]
+    one_by_one = [generate(loaded, [p], task="summary", settings=SETTINGS)[0] for p in paragraphs]
+    batched = generate(loaded, paragraphs, task="summary", settings=SETTINGS)  # length-sorted internally
+    assert [t for t, _ in batched] == [t for t, _ in one_by_one]
+
+
+def test_truncation_is_reported(tiny_seq2seq, seed_texts):
+    engine = ModelEngine(load_model(tiny_seq2seq, device="cpu"))
+    long_article = max(articles(seed_texts), key=lambda a: len(a.text))
+    short_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=32)
+    (result,) = engine.summarize([long_article], settings=short_settings)
+    assert result.truncated and any("truncated" in w for w in result.warnings)
+    big_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=100_000)
+    (result,) = engine.summarize([long_article], settings=big_settings)
+    assert not result.truncated
+
+
+def test_fit_to_budget_keeps_start_and_whole_sentences():
+    paragraphs = ["وصل الوزير صباحا. ثم التقى الرئيس.", "وبحث الطرفان التعاون. وأكدا الشراكة بينهما.", "وغادر مساء."]
+    count = lambda text: len(text.split())  # noqa: E731 - one token per word
+    text, cut = fit_to_budget(paragraphs, count, 100)
+    assert not cut and text == "\n".join(paragraphs)
+    text, cut = fit_to_budget(paragraphs, count, 11)
+    assert cut and text == "وصل الوزير صباحا. ثم التقى الرئيس.\nوبحث الطرفان التعاون."
+    text, cut = fit_to_budget(["كلمة " * 50], count, 10)
+    assert cut and 0 < count(text) <= 10
+
+
+def test_task_format_round_trip(tmp_path):
+    fmt = TaskFormat(kind="seq2seq", prefixes={"summary": "لخص: ", "headline": "عنون: "})
+    fmt.save(tmp_path)
+    assert (tmp_path / TASK_FORMAT_FILE).is_file()
+    loaded = TaskFormat.load(tmp_path)
+    assert loaded == fmt and loaded.render("summary", "نص") == "لخص: نص"
+    assert TaskFormat.load(tmp_path / "missing") is None
+    assert TaskFormat().render("headline", "نص").startswith("نص")
+
+
+def test_task_format_file_beside_weights_is_used(tiny_seq2seq, tmp_path):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_seq2seq, copy)
+    TaskFormat(kind="seq2seq", prefixes={"summary": "S: ", "headline": "H: "}).save(copy)
+    assert load_model(copy, device="cpu").task_format.prefixes["summary"] == "S: "
+
+
+def test_adapter_load_path(tiny_causal, tmp_path, seed_texts):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_causal)
+    peft_model = get_peft_model(base, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"],
+                                                 init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    TaskFormat(kind="causal", templates={"summary": "{text}\nS:", "headline": "{text}\nH:"}).save(tmp_path / "adapter")
+    engine = make_engine("model", model=str(tiny_causal), adapter=str(tmp_path / "adapter"), device="cpu")
+    assert engine.loaded.task_format.templates["summary"] == "{text}\nS:"  # the adapter's format wins
+    plain = make_engine("model", model=str(tiny_causal), device="cpu")
+    arts = articles(seed_texts)[:2]
+    with_adapter = engine.summarize(arts, settings=SETTINGS)
+    without = plain.summarize(arts, settings=SETTINGS)
+    assert len(with_adapter) == 2 and with_adapter != without  # non-zero LoRA weights change the output
+
+
+def test_bad_model_and_adapter_paths_are_clear_errors(tmp_path, tiny_causal):
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_model(tmp_path / "does-not-exist")
+    with pytest.raises(ModelLoadError, match="no adapter_config.json"):
+        load_model(tiny_causal, adapter=tmp_path)
+
+
+def test_clean_output_rules():
+    assert clean_output("ملخص الخبر: جملة أولى. جملة أولى. جملة ثانية", task="summary", finished=False) == "جملة أولى."
+    assert clean_output("عنوان قصير\nسطر آخر", task="headline", finished=True) == "عنوان قصير"
+    assert clean_output("<strong>عنوان</strong> مهم.", task="headline", finished=True) == "عنوان مهم"
+    assert clean_output("كلمة كاملة ونصف", task="headline", finished=False) == "كلمة كاملة"
+
+
+def test_settings_validation_lists_every_problem():
+    with pytest.raises(ValueError) as info:
+        GenerationSettings.from_dict({"num_beams": 0, "colour": "red", "length_penalty": -1})
+    message = str(info.value)
+    assert "num_beams" in message and "colour" in message and "length_penalty" in message
