@@ -57,6 +57,8 @@ class DataConfig:
     """Dev articles used for periodic evaluation."""
     split_seed: int = 13
     """Seed of the id-hash train/dev/test split (shared with `summarizer evaluate`)."""
+    dev_fraction: float = 0.05
+    """Share of articles in the dev split (0.05 matches `summarizer evaluate --split dev`)."""
 
 
 @dataclass
@@ -138,6 +140,11 @@ def _merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
             errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
             continue
         current = getattr(obj, key)
+        if hints[key] is float and isinstance(value, str):
+            try:  # YAML 1.1 reads "3e-4" (no dot) as a string
+                value = float(value)
+            except ValueError:
+                pass
         if is_dataclass(current):
             if not isinstance(value, dict):
                 errors.append(f"{name} must be a mapping, got {type(value).__name__}")
@@ -189,7 +196,13 @@ def parse_overrides(args: list[str]) -> dict:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw)
+        value = yaml.safe_load(raw)
+        if isinstance(value, str):
+            try:  # YAML 1.1 reads "3e-4" (no dot) as a string
+                value = float(value)
+            except ValueError:
+                pass
+        node[leaf] = value
     if errors:
         raise ConfigError("; ".join(errors))
     return out

@@ -27,7 +27,7 @@ def load_articles(config: DataConfig) -> tuple[list[Article], list[Article]]:
         for article in deduplicate(read_corpus(path)):
             if len(article.paragraphs) < 2 or word_count(article.text) < 50:
                 continue  # too short for the lead protocol (CNN video blurbs and the like)
-            split = split_of(article.id, seed=config.split_seed)
+            split = split_of(article.id, seed=config.split_seed, dev=config.dev_fraction)
             if split == "train":
                 train.append(article)
             elif split == "dev":

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -187,10 +188,17 @@ def train_loop(config, run, state, model, tokenizer, task_format, loader, optimi
     train = config.train
     if state["step"]:
         loader = accelerator.skip_first_batches(loader, state["step"] * train.grad_accum)
+    batches = iter(loader)
+    if "rng" in state:
+        # Starting a DataLoader iterator draws from the global RNG (the uninterrupted run did so at step 0), and
+        # accelerate starts it lazily: fetch the first batch, then restore, so dropout masks match exactly.
+        first = next(batches, None)
+        _set_rng_state(state.pop("rng"))
+        batches = itertools.chain([first] if first is not None else [], batches)
     bar = tqdm(total=train.steps, initial=state["step"], desc="train", disable=not accelerator.is_main_process)
     model.train()
     window, started = [], time.time()
-    for batch in loader:
+    for batch in batches:
         with accelerator.accumulate(model):
             loss = compute_loss(model, batch, seq2seq)
             accelerator.backward(loss)
@@ -329,9 +337,8 @@ def load_checkpoint(run, model, optimizer, scheduler, accelerator) -> dict:
     saved = torch.load(directory / "trainer_state.pt", weights_only=False)
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
-    _set_rng_state(saved["rng"])
     accelerator.print(f"resumed from {directory} at step {saved['state']['step']}")
-    return saved["state"]
+    return {**saved["state"], "rng": saved["rng"]}  # the loop restores the RNG once its data iterator exists
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finetune.config import Config, help_text, load_config, parse_overrides
+from finetune.train import main as train_main
+from summarizer.clean import clean_page
+from summarizer.errors import ConfigError
+from summarizer.model import load_model
+from tests.conftest import ROOT, SEEDS
+
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """Seed articles as JSON Lines, repeated under new ids so there is a train and a dev split."""
+    path = tmp_path_factory.mktemp("corpus") / "news.jsonl"
+    articles = [a for p in sorted(SEEDS.glob("*.txt")) for a in clean_page(p.read_text("utf-8")).articles]
+    with path.open("w", encoding="utf-8") as handle:
+        for copy in range(4):
+            for k, a in enumerate(articles):
+                handle.write(json.dumps({"id": f"{copy}-{k}", "title": a.title or "عنوان الخبر المحلي اليوم",
+                                         "paragraphs": a.paragraphs}, ensure_ascii=False) + "\n")
+    return path
+
+
+def overrides(model: Path, corpus: Path, out: Path, *extra: str) -> list[str]:
+    return ["--model.name", str(model), "--data.paths", f"[{corpus}]", "--data.dev_fraction", "0.25",
+            "--data.dev_articles", "3", "--data.max_source_tokens", "48", "--data.max_target_tokens", "16",
+            "--train.output_dir", str(out), "--train.batch_size", "4", "--train.log_every", "1",
+            "--train.warmup_steps", "1", "--generation.max_new_tokens", "6", "--generation.headline_max_new_tokens",
+            "4", "--generation.max_input_tokens", "64", *extra]
+
+
+def losses(run: Path) -> dict[int, float]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if "loss" in r}
+
+
+def test_every_config_file_loads():
+    assert {p.stem for p in CONFIGS} >= {"gemma3-270m-lora", "arat5v2-base", "mt5-xlsum"}
+    for path in CONFIGS:
+        assert isinstance(load_config(path), Config)
+
+
+def test_validation_lists_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {lr: fast, steps: 0, colour: red}\nmodel: {lora_r: 2.5}\nextra: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    message = str(info.value)
+    for problem in ("train.lr must be float", "unknown key 'train.colour'", "model.lora_r must be int",
+                    "unknown key 'extra'", "steps must be >= 1"):
+        assert problem in message, problem
+
+
+def test_overrides_and_help():
+    assert parse_overrides(["--train.lr", "3e-4", "--model.lora=false"]) == {"train": {"lr": 3e-4}, "model": {"lora": False}}
+    config = load_config(None, ["--train.lr", "1e-3", "--generation.num_beams", "2"])
+    assert config.train.lr == 1e-3 and config.generation.num_beams == 2
+    with pytest.raises(ConfigError, match="needs a value"):
+        parse_overrides(["--train.lr"])
+    assert "--train.lr (default 0.0002): Peak learning rate." in help_text()
+
+
+def test_causal_lora_overfits_checkpoints_and_resumes_exactly(tiny_causal, tiny_corpus, tmp_path):
+    run = tmp_path / "run"
+    args = overrides(tiny_causal, tiny_corpus, run, "--train.steps", "8", "--train.save_every", "4",
+                     "--train.eval_every", "4", "--train.lr", "5e-3", "--model.lora_r", "4")
+    assert train_main(["--config", str(ROOT / "configs/gemma3-270m-lora.yaml"), *args]) == 0
+    full = losses(run)
+    assert full[8] < full[1]  # it learns
+    assert (run / "config.yaml").is_file() and (run / "best" / "adapter_config.json").is_file()
+    assert (run / "best" / "summarizer_task.json").is_file()
+    scores = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if "score" in line]
+    assert [s["step"] for s in scores] == [4, 8]
+    # Simulate a kill right after the step-4 checkpoint, then resume.
+    shutil.rmtree(run / "checkpoints" / "step-000008")
+    (run / "checkpoints" / "latest").write_text("step-000004")
+    (run / "metrics.jsonl").write_text("".join(line + "\n" for line in (run / "metrics.jsonl").read_text().splitlines()
+                                               if json.loads(line)["step"] <= 4))
+    assert train_main(["--config", str(ROOT / "configs/gemma3-270m-lora.yaml"), *args, "--resume"]) == 0
+    resumed = losses(run)
+    for step in range(5, 9):
+        assert resumed[step] == pytest.approx(full[step], rel=1e-5), step
+    # The shipped-adapter shape: the engine loads base + best adapter with its task format.
+    loaded = load_model(tiny_causal, adapter=run / "best", device="cpu")
+    assert loaded.task_format.kind == "causal"
+
+
+@pytest.mark.parametrize("config_name", ["arat5v2-base", "mt5-xlsum"])
+def test_seq2seq_configs_run_with_a_tiny_model(tiny_seq2seq, tiny_corpus, tmp_path, config_name):
+    run = tmp_path / config_name
+    args = overrides(tiny_seq2seq, tiny_corpus, run, "--train.steps", "6", "--train.eval_every", "0",
+                     "--train.save_every", "0", "--train.lr", "1e-2", "--train.batch_size", "4")
+    assert train_main(["--config", str(ROOT / f"configs/{config_name}.yaml"), *args]) == 0
+    curve = losses(run)
+    assert curve[6] < curve[1]
+    assert (run / "checkpoints" / "step-000006" / "model.safetensors").is_file()
+    assert (run / "best" / "summarizer_task.json").is_file()
+
+
+def test_config_error_is_one_clear_line(tmp_path, capsys):
+    assert train_main(["--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
