@@ -149,3 +149,15 @@ def test_evaluate_writes_report_and_predictions(tmp_path):
     assert len(lines) == 2 and "rouge1" in json.loads(lines[0])
     table = format_table(report)
     assert "BLEU" in table and "lead-1" in table
+
+
+def test_abstract_that_repeats_the_lead_is_skipped():
+    from summarizer.article import Article
+    from summarizer.evaluation import repeats_text
+
+    text = LEAD + "\n" + BODY
+    assert repeats_text(LEAD, text)
+    assert repeats_text(LEAD[:40], text)  # cut mid-word, as AlArabiya abstracts are
+    assert not repeats_text("تطلق وزارة الصحة حملة لتطعيم الأطفال.", text)
+    article = Article(id="x", paragraphs=text.split("\n"), reference=LEAD[:50])
+    assert prepare([article], "abstract").skipped == {"abstract repeats the lead": 1}

@@ -1,0 +1,69 @@
+import asyncio
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from summarizer.service import BoundedQueue, Engines, QueueFull, build_api
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(build_api(Engines(default="extractive")))
+
+
+def test_summarize_one_page(client, scraped_page):
+    response = client.post("/api/summarize", json={"text": scraped_page, "settings": {"summary_sentences": 2}})
+    assert response.status_code == 200
+    body = response.json()
+    main, second = body["articles"]
+    assert main["headline"] and main["summary"] and not main["secondary"] and second["secondary"]
+    assert "درعا" not in main["summary"] and "المصدر" not in main["summary"]
+    assert body["engine"] == "extractive" and body["seconds"] >= 0
+    assert any(r["kind"] == "related" for r in body["removed"])
+
+
+def test_batch_with_a_bad_item(client, scraped_page):
+    response = client.post("/api/summarize", json={"texts": [scraped_page, "", "English only"],
+                                                  "settings": {"engine": "lead"}})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results[0]["articles"]) == 2 and results[0]["engine"] == "lead-1"
+    assert results[1] == {"error": "the input is empty"}
+    assert results[2] == {"error": "the input has no Arabic text"}
+
+
+@pytest.mark.parametrize("payload, status, message", [
+    ({"text": ""}, 400, "empty"),
+    ({"text": "no arabic here at all"}, 400, "no Arabic"),
+    ({"text": "خبر " * 60_000}, 413, "over the limit"),
+    ({"text": "خبر عاجل من القاهرة اليوم", "settings": {"colour": "red"}}, 422, "unknown setting 'colour'"),
+    ({"text": "خبر عاجل من القاهرة اليوم", "settings": {"num_beams": 0}}, 422, "num_beams"),
+    ({"text": "خبر عاجل من القاهرة اليوم", "settings": {"engine": "gpt"}}, 422, "unknown engine"),
+    ({"text": "a", "texts": ["b"]}, 422, "exactly one"),
+    ({}, 422, "exactly one"),
+])
+def test_validation_errors(client, payload, status, message):
+    response = client.post("/api/summarize", json=payload)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_schema_errors_and_openapi(client):
+    assert client.post("/api/summarize", json={"text": 5}).status_code == 422
+    assert client.post("/api/summarize", json={"text": "x", "extra": 1}).status_code == 422
+    spec = client.get("/openapi.json").json()
+    assert "/api/summarize" in spec["paths"]
+
+
+def test_queue_is_bounded():
+    async def scenario():
+        queue = BoundedQueue(workers=1, max_waiting=1)
+        slow = [asyncio.create_task(queue.run(time.sleep, 0.3)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(QueueFull):
+            await queue.run(time.sleep, 0)
+        await asyncio.gather(*slow)
+        await queue.run(time.sleep, 0)  # room again once the queue drains
+
+    asyncio.run(scenario())
