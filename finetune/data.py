@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from summarizer.article import Article
 from summarizer.corpora import deduplicate, read_corpus, split_of
-from summarizer.generation import TaskFormat, fit_to_budget
-from summarizer.text import split_sentences, word_count
+from summarizer.generation import TaskFormat, fit_to_budget, leading_sentences
+from summarizer.text import word_count
 
 from .config import DataConfig
 
@@ -42,13 +42,7 @@ def load_articles(config: DataConfig) -> tuple[list[Article], list[Article]]:
 
 def lead_target(lead: str, count_tokens, budget: int) -> str | None:
     """The lead's whole sentences that fit `budget` tokens (complete sentences teach the model to stop)."""
-    kept, used = [], 0
-    for sentence in split_sentences(lead):
-        cost = count_tokens(sentence) + 1
-        if used + cost > budget:
-            break
-        kept.append(sentence)
-        used += cost
+    kept, _ = leading_sentences(lead, count_tokens, budget)
     return " ".join(kept) or None
 
 

@@ -17,7 +17,8 @@ def _engine_args(parser: argparse.ArgumentParser, default: str = "default") -> N
     parser.add_argument("--engine", default=default,
                         help="default (gemma-3-270m + our adapter), extractive, lead, lead-K, or model (with --model)")
     parser.add_argument("--model", help="hub id or local directory of a seq2seq/causal checkpoint")
-    parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base")
+    parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base; "
+                        "'none' runs the default base untuned")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
 

@@ -46,13 +46,14 @@ def parse_ant(raw: str, *, name: str = "<ant>") -> Article:
     )
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text (a BOM is dropped); InputError naming `name` for binary or non-UTF-8 data."""
     if b"\x00" in data[:4096]:
         raise InputError(f"{name}: looks binary (NUL bytes), not a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise InputError(f"{name}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
 
 
 def read_ant(path: str | Path) -> Iterator[Article]:
@@ -61,7 +62,7 @@ def read_ant(path: str | Path) -> Iterator[Article]:
     if path.is_dir():
         for file in sorted(path.rglob("*.txt")):
             if file.name != "README.txt":
-                article = parse_ant(_decode(file.read_bytes(), str(file)), name=str(file))
+                article = parse_ant(decode_text(file.read_bytes(), str(file)), name=str(file))
                 if article.paragraphs:
                     yield article
     elif tarfile.is_tarfile(path):
@@ -69,7 +70,7 @@ def read_ant(path: str | Path) -> Iterator[Article]:
             for member in archive:
                 if member.isfile() and member.name.endswith(".txt") and "/README" not in member.name:
                     name = f"{path}:{member.name}"
-                    article = parse_ant(_decode(archive.extractfile(member).read(), name), name=name)
+                    article = parse_ant(decode_text(archive.extractfile(member).read(), name), name=name)
                     if article.paragraphs:
                         yield article
     else:
@@ -90,7 +91,7 @@ def read_saudinewsnet(path: str | Path) -> Iterator[Article]:
                         continue
                     name = f"{zpath}:{member}"
                     try:
-                        items = json.loads(_decode(archive.read(member), name))
+                        items = json.loads(decode_text(archive.read(member), name))
                     except json.JSONDecodeError as exc:
                         raise InputError(f"{name}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
                     for item in items:
@@ -114,7 +115,7 @@ def read_jsonl(path: str | Path) -> Iterator[Article]:
     path = Path(path)
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, 1):
-            line = _decode(raw, f"{path}:{lineno}").strip()
+            line = decode_text(raw, f"{path}:{lineno}").strip()
             if not line:
                 continue
             try:
@@ -139,7 +140,7 @@ def read_jsonl(path: str | Path) -> Iterator[Article]:
 def read_text_file(path: str | Path) -> Article:
     """A plain text file as one raw article (no cleaning: see clean.clean_page for scraped pages)."""
     path = Path(path)
-    text = _decode(path.read_bytes(), str(path))
+    text = decode_text(path.read_bytes(), str(path))
     return Article(id=path.stem, paragraphs=split_paragraphs(text), source=str(path))
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from .article import Article, Summary
 from .extractive import headline_candidate, lead_summary, shorten_headline, textrank_summary
-from .generation import GenerationSettings
+from .generation import TASKS, GenerationSettings
 
 ENGINE_NAMES = ("default", "extractive", "lead", "model")
 
@@ -21,7 +21,11 @@ ENGINE_NAMES = ("default", "extractive", "lead", "model")
 class Engine(Protocol):
     name: str
 
-    def summarize(self, articles: Sequence[Article], *, settings: GenerationSettings) -> list[Summary]: ...
+    def summarize(self, articles: Sequence[Article], *, settings: GenerationSettings,
+                  tasks: Sequence[str] = TASKS) -> list[Summary]:
+        """One Summary per article, in order. `tasks` may name just one of summary/headline when only it is
+        needed (evaluation); an engine may fill the other anyway when it costs nothing."""
+        ...
 
 
 class LeadEngine:
@@ -31,7 +35,7 @@ class LeadEngine:
         self.k = k
         self.name = f"lead-{k}"
 
-    def summarize(self, articles, *, settings):
+    def summarize(self, articles, *, settings, tasks=TASKS):
         return [Summary(headline=shorten_headline(lead_summary(a, 1)), summary=lead_summary(a, self.k),
                         engine=self.name) for a in articles]
 
@@ -39,7 +43,7 @@ class LeadEngine:
 class ExtractiveEngine:
     name = "extractive"
 
-    def summarize(self, articles, *, settings):
+    def summarize(self, articles, *, settings, tasks=TASKS):
         return [Summary(headline=headline_candidate(a), summary=textrank_summary(a, sentences=settings.summary_sentences),
                         engine=self.name) for a in articles]
 
@@ -52,19 +56,22 @@ class ModelEngine:
         self.name = loaded.name
         self.warnings = list(warnings)
 
-    def summarize(self, articles, *, settings):
+    def summarize(self, articles, *, settings, tasks=TASKS):
         from .model import generate
 
         paragraphs = [a.paragraphs for a in articles]
-        summaries = generate(self.loaded, paragraphs, task="summary", settings=settings)
-        headlines = generate(self.loaded, paragraphs, task="headline", settings=settings)
+        skipped = [("", False)] * len(articles)
+        summaries, headlines = (
+            generate(self.loaded, paragraphs, task=task, settings=settings) if task in tasks else skipped
+            for task in ("summary", "headline")
+        )
         results = []
         for (summary, cut_s), (headline, cut_h) in zip(summaries, headlines):
             warnings = list(self.warnings)
             if cut_s or cut_h:
                 warnings.append(f"the article was longer than the model's input budget "
                                 f"({settings.max_input_tokens} tokens) and was truncated; its start was kept")
-            if not summary or not headline:
+            if any(not text for text, task in ((summary, "summary"), (headline, "headline")) if task in tasks):
                 warnings.append("the model returned an empty summary or headline")
             results.append(Summary(headline=headline, summary=summary, engine=self.name,
                                    truncated=cut_s or cut_h, warnings=warnings))
@@ -91,7 +98,8 @@ def make_engine(name: str = "default", *, model: str | None = None, adapter: str
         from . import default_model
         from .model import load_model
 
-        adapter_dir = adapter or default_model.default_adapter()
+        # --adapter none: the untuned base, for measuring what the adapter adds.
+        adapter_dir = None if adapter == "none" else adapter or default_model.default_adapter()
         warnings = [] if adapter_dir else [default_model.UNTUNED_WARNING]
         loaded = load_model(default_model.ensure_base_model(), adapter=adapter_dir, device=device, threads=threads)
         loaded.name = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")

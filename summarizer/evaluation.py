@@ -91,7 +91,8 @@ def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: Gene
     with tqdm(total=len(prepared.inputs), desc=engine.name, disable=not progress, leave=False) as bar:
         for i in range(0, len(prepared.inputs), chunk):
             batch = prepared.inputs[i : i + chunk]
-            predictions += [getattr(s, field_name) for s in engine.summarize(batch, settings=settings)]
+            summaries = engine.summarize(batch, settings=settings, tasks=(field_name,))
+            predictions += [getattr(s, field_name) for s in summaries]
             bar.update(len(batch))
     return predictions, time.perf_counter() - started
 

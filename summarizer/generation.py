@@ -105,6 +105,18 @@ class TaskFormat:
         return cls(**data)
 
 
+def leading_sentences(text: str, count_tokens, budget: int) -> tuple[list[str], int]:
+    """The text's first whole sentences whose tokens (+1 separator each) fit `budget`; returns (sentences, used)."""
+    kept, used = [], 0
+    for sentence in split_sentences(text):
+        cost = count_tokens(sentence) + 1
+        if used + cost > budget:
+            break
+        kept.append(sentence)
+        used += cost
+    return kept, used
+
+
 def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str, bool]:
     """Keep the article start (news is front-loaded): whole paragraphs, then whole sentences, within `budget`.
 
@@ -119,13 +131,7 @@ def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str
             kept.append(paragraph)
             used += cost
             continue
-        sentences_kept = []
-        for sentence in split_sentences(paragraph):
-            cost = count_tokens(sentence) + 1
-            if used + cost > budget:
-                break
-            sentences_kept.append(sentence)
-            used += cost
+        sentences_kept, _ = leading_sentences(paragraph, count_tokens, budget - used)
         if sentences_kept:
             kept.append(" ".join(sentences_kept))
         if not kept:

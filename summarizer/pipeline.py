@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .clean import MAX_PAGE_CHARS, clean_page
+from .corpora import decode_text
 from .engines import Engine
 from .errors import InputError
 from .generation import GenerationSettings
@@ -77,9 +78,4 @@ def read_page_file(path: str | Path, *, max_chars: int = MAX_PAGE_CHARS) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{path}: looks binary (NUL bytes), not a text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
+    return decode_text(data, str(path))

@@ -115,3 +115,10 @@ def test_settings_validation_lists_every_problem():
         GenerationSettings.from_dict({"num_beams": 0, "colour": "red", "length_penalty": -1})
     message = str(info.value)
     assert "num_beams" in message and "colour" in message and "length_penalty" in message
+
+
+def test_engine_can_run_one_task_only(tiny_causal, seed_texts):
+    engine = ModelEngine(load_model(tiny_causal, device="cpu"))
+    (only_headline,) = engine.summarize(articles(seed_texts)[:1], settings=SETTINGS, tasks=("headline",))
+    (both,) = engine.summarize(articles(seed_texts)[:1], settings=SETTINGS)
+    assert only_headline.summary == "" and only_headline.headline == both.headline
