@@ -107,7 +107,8 @@ def generate(loaded: LoadedModel, paragraph_lists: list[list[str]], *, task: str
 
     tokenizer, fmt = loaded.tokenizer, loaded.task_format
     overhead = len(tokenizer(fmt.overhead(task), add_special_tokens=True).input_ids)
-    budget = max(16, settings.max_input_tokens - overhead)
+    max_new = settings.max_new_tokens if task == "summary" else settings.headline_max_new_tokens
+    budget = max(16, min(settings.max_input_tokens, position_limit(loaded, max_new)) - overhead)
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False).input_ids)
@@ -115,13 +116,12 @@ def generate(loaded: LoadedModel, paragraph_lists: list[list[str]], *, task: str
     fitted = [fit_to_budget(paragraphs, count, budget) for paragraphs in paragraph_lists]
     prompts = [fmt.render(task, text) for text, _ in fitted]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    max_new = settings.max_new_tokens if task == "summary" else settings.headline_max_new_tokens
     stop_ids = _stop_token_ids(tokenizer, task, loaded.is_seq2seq)
     outputs: list[str] = [""] * len(prompts)
     for start in range(0, len(order), settings.batch_size):
         batch = order[start : start + settings.batch_size]
         enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True, truncation=True,
-                        max_length=settings.max_input_tokens + overhead).to(loaded.device)
+                        max_length=budget + overhead).to(loaded.device)
         with torch.inference_mode():
             generated = loaded.model.generate(
                 **enc,
@@ -141,6 +141,16 @@ def generate(loaded: LoadedModel, paragraph_lists: list[list[str]], *, task: str
             text = tokenizer.decode(ids, skip_special_tokens=True)
             outputs[i] = clean_output(text, task=task, finished=finished)
     return [(outputs[i], fitted[i][1]) for i in range(len(prompts))]
+
+
+def position_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
+    """Most input tokens the model can take: BART-family models crash past their 1024 learned positions, and a
+    causal model's prompt shares its positions with the tokens it generates. T5's relative positions have no cap."""
+    config = loaded.model.config
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if not limit or getattr(config, "model_type", "") in ("t5", "mt5", "umt5"):
+        return 1 << 30
+    return limit - (0 if loaded.is_seq2seq else max_new_tokens) - 2
 
 
 def _stop_token_ids(tokenizer, task: str, seq2seq: bool) -> list[int]:

@@ -122,3 +122,56 @@ def test_engine_can_run_one_task_only(tiny_causal, seed_texts):
     (only_headline,) = engine.summarize(articles(seed_texts)[:1], settings=SETTINGS, tasks=("headline",))
     (both,) = engine.summarize(articles(seed_texts)[:1], settings=SETTINGS)
     assert only_headline.summary == "" and only_headline.headline == both.headline
+
+
+def test_input_budget_respects_learned_positions(tiny_causal, seed_texts):
+    from summarizer.model import position_limit
+
+    loaded = load_model(tiny_causal, device="cpu")
+    loaded.model.config.max_position_embeddings = 80  # as a BART-style hard limit
+    assert position_limit(loaded, 12) == 80 - 12 - 2
+    long_article = max(articles(seed_texts), key=lambda a: len(a.text))
+    settings = GenerationSettings(max_new_tokens=12, max_input_tokens=10_000)
+    (text, truncated), = generate(loaded, [long_article.paragraphs], task="summary", settings=settings)
+    assert truncated
+
+
+def test_default_model_conversion_runs_once_under_a_lock(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from summarizer import default_model
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path))
+    calls = []
+
+    def fake_convert(out_dir):
+        calls.append(out_dir)
+        time.sleep(0.3)  # long enough for the second caller to find the lock held
+        (out_dir / "config.json").write_text("{}")
+
+    monkeypatch.setattr(default_model, "_convert_gguf", fake_convert)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(default_model.ensure_base_model())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results[0] == results[1] == tmp_path / "gemma-3-270m"
+    assert (tmp_path / "gemma-3-270m" / "config.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".gemma")]  # no temp dirs left behind
+
+
+def test_failed_conversion_leaves_no_half_written_model(tmp_path, monkeypatch):
+    from summarizer import default_model
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path))
+
+    def broken_convert(out_dir):
+        (out_dir / "model.safetensors").write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(default_model, "_convert_gguf", broken_convert)
+    with pytest.raises(OSError):
+        default_model.ensure_base_model()
+    assert not (tmp_path / "gemma-3-270m").exists()
