@@ -1,0 +1,50 @@
+"""Copy a run's best adapter into the package as the embedded default.
+
+    python -m finetune.ship runs/gemma3-270m-lora [--dest summarizer/adapters/gemma3-270m-news]
+
+The model card (README.md in the destination) is written by hand from measured numbers and kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from summarizer.default_model import ADAPTER_DIR
+
+FILES = ("adapter_model.safetensors", "adapter_config.json", "summarizer_task.json", "config.yaml", "scores.json")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def ship(run: Path, dest: Path = ADAPTER_DIR) -> Path:
+    best = run / "best"
+    missing = [name for name in FILES if not (best / name).is_file()]
+    if missing:
+        raise SystemExit(f"ship: {best} lacks {', '.join(missing)}")
+    size = (best / "adapter_model.safetensors").stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"ship: adapter is {size / 2**20:.1f} MB, over the 20 MB the package allows")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        shutil.copy2(best / name, dest / name)
+    config = json.loads((dest / "adapter_config.json").read_text())
+    # The base is resolved at run time (the converted GGUF in the user's cache), not from this machine's path.
+    config["base_model_name_or_path"] = "gemma-3-270m (summarizer embedded default)"
+    (dest / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--dest", type=Path, default=ADAPTER_DIR)
+    args = parser.parse_args(argv)
+    print(f"shipped {args.run / 'best'} -> {ship(args.run, args.dest)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
