@@ -106,3 +106,19 @@ def test_seq2seq_configs_run_with_a_tiny_model(tiny_seq2seq, tiny_corpus, tmp_pa
 def test_config_error_is_one_clear_line(tmp_path, capsys):
     assert train_main(["--config", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
+    from finetune.ship import FILES, ship
+
+    best = tmp_path / "run" / "best"
+    best.mkdir(parents=True)
+    for name in FILES:
+        (best / name).write_text("{}")
+    (best / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/root/.cache/x", "r": 16}))
+    dest = ship(tmp_path / "run", tmp_path / "dest")
+    config = json.loads((dest / "adapter_config.json").read_text())
+    assert config["r"] == 16 and not config["base_model_name_or_path"].startswith("/")
+    (best / "scores.json").unlink()
+    with pytest.raises(SystemExit, match="lacks scores.json"):
+        ship(tmp_path / "run", tmp_path / "dest2")
