@@ -82,7 +82,7 @@ with gr.Blocks(title="ملخص الأخبار العربية") as demo:
     with gr.Accordion("الإعدادات", open=False):
         engine_box = gr.Dropdown(list(ENGINE_CHOICES), value=engines.default if engines.default in ENGINE_CHOICES
                                  else "extractive", label="المحرك", elem_id="engine")
-        sentences_box = gr.Slider(1, 6, value=3, step=1, label="طول الملخص (جمل، للمحرك الاستخراجي)")
+        sentences_box = gr.Slider(1, 6, value=2, step=1, label="طول الملخص (جمل، للمحرك الاستخراجي)")
         tokens_box = gr.Slider(32, 256, value=96, step=16, label="أقصى عدد رموز للملخص (للنموذج)")
         beams_box = gr.Slider(1, 4, value=1, step=1, label="عرض الحزمة (beams)")
     settings_inputs = [engine_box, sentences_box, tokens_box, beams_box]

@@ -24,7 +24,7 @@ def _engine_args(parser: argparse.ArgumentParser, default: str = "default") -> N
 
 
 def _settings_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sentences", type=int, default=3, help="sentences in an extractive summary")
+    parser.add_argument("--sentences", type=int, default=2, help="sentences in an extractive summary")
     parser.add_argument("--beams", type=int, default=1, help="beam width for model engines (1 = greedy)")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="most new tokens for a model summary")
     parser.add_argument("--max-input-tokens", type=int, default=384, help="model input budget (article cut to fit)")
