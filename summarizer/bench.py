@@ -77,14 +77,17 @@ def measure(variant: str, options: dict) -> dict:
 
 
 def plain_generate(loaded, article, settings) -> float:
-    """The baseline: one article at a time, the same prompts cut by the tokenizer, the same generate settings."""
+    """The baseline: one article at a time, its text cut by the tokenizer to the same token budget (the task
+    template kept whole, as a careful user would), the same generate settings, no output tidying."""
     import torch
 
     tokenizer, fmt = loaded.tokenizer, loaded.task_format
     started = time.perf_counter()
     for task, max_new in (("summary", settings.max_new_tokens), ("headline", settings.headline_max_new_tokens)):
-        enc = tokenizer(fmt.render(task, article.text), return_tensors="pt", truncation=True,
-                        max_length=settings.max_input_tokens).to(loaded.device)
+        overhead = len(tokenizer(fmt.overhead(task)).input_ids)
+        ids = tokenizer(article.text, add_special_tokens=False, truncation=True,
+                        max_length=max(16, settings.max_input_tokens - overhead)).input_ids
+        enc = tokenizer(fmt.render(task, tokenizer.decode(ids)), return_tensors="pt").to(loaded.device)
         with torch.inference_mode():
             out = loaded.model.generate(**enc, max_new_tokens=max_new, num_beams=settings.num_beams,
                                         length_penalty=settings.length_penalty,

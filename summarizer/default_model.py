@@ -26,6 +26,10 @@ UNTUNED_WARNING = (
 )
 
 
+CAUTION = ("written by a small (270M) model: names, numbers and places can be wrong; check them against the "
+           "article, or use --engine extractive for sentences taken from it")
+
+
 def cache_dir() -> Path:
     """$SUMMARIZER_CACHE, else $XDG_CACHE_HOME/summarizer, else ~/.cache/summarizer."""
     if os.environ.get("SUMMARIZER_CACHE"):

@@ -66,13 +66,18 @@ class ModelEngine:
             for task in ("summary", "headline")
         )
         results = []
-        for (summary, cut_s), (headline, cut_h) in zip(summaries, headlines):
+        for article, (summary, cut_s), (headline, cut_h) in zip(articles, summaries, headlines):
             warnings = list(self.warnings)
             if cut_s or cut_h:
                 warnings.append(f"the article was longer than the model's input budget "
                                 f"({settings.max_input_tokens} tokens) and was truncated; its start was kept")
-            if any(not text for text, task in ((summary, "summary"), (headline, "headline")) if task in tasks):
-                warnings.append("the model returned an empty summary or headline")
+            # An empty answer helps nobody: fall back to the extractive engine for that part, and say so.
+            if "summary" in tasks and not summary:
+                summary = textrank_summary(article, sentences=settings.summary_sentences)
+                warnings.append("the model returned no summary; an extractive summary is shown instead")
+            if "headline" in tasks and not headline:
+                headline = headline_candidate(article)
+                warnings.append("the model returned no headline; an extractive headline is shown instead")
             results.append(Summary(headline=headline, summary=summary, engine=self.name,
                                    truncated=cut_s or cut_h, warnings=warnings))
         return results
@@ -100,7 +105,7 @@ def make_engine(name: str = "default", *, model: str | None = None, adapter: str
 
         # --adapter none: the untuned base, for measuring what the adapter adds.
         adapter_dir = None if adapter == "none" else adapter or default_model.default_adapter()
-        warnings = [] if adapter_dir else [default_model.UNTUNED_WARNING]
+        warnings = [default_model.CAUTION] if adapter_dir else [default_model.UNTUNED_WARNING]
         loaded = load_model(default_model.ensure_base_model(), adapter=adapter_dir, device=device, threads=threads)
         loaded.name = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")
         return ModelEngine(loaded, warnings=warnings)

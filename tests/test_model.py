@@ -175,3 +175,14 @@ def test_failed_conversion_leaves_no_half_written_model(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         default_model.ensure_base_model()
     assert not (tmp_path / "gemma-3-270m").exists()
+
+
+def test_empty_model_output_falls_back_to_extractive(tiny_causal, seed_texts, monkeypatch):
+    import summarizer.model as model_module
+
+    engine = ModelEngine(load_model(tiny_causal, device="cpu"))
+    monkeypatch.setattr(model_module, "generate", lambda loaded, paragraphs, **kw: [("", False)] * len(paragraphs))
+    article = articles(seed_texts)[0]
+    (result,) = engine.summarize([article], settings=SETTINGS)
+    assert result.summary and result.summary.split()[0] in article.text and result.headline
+    assert any("extractive summary is shown instead" in w for w in result.warnings)
