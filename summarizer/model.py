@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def _attach_adapter(model, adapter: str):
         raise ModelLoadError(f"cannot load adapter {adapter!r}: no adapter_config.json in that directory")
     try:
         # Merged weights generate as fast as the base model; the adapter is not trained further here.
-        return PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # a transformers deprecation inside peft, not ours
+            return PeftModel.from_pretrained(model, adapter).merge_and_unload()
     except Exception as exc:
         raise ModelLoadError(f"cannot load adapter {adapter!r}: {exc}") from exc
 
