@@ -14,7 +14,6 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from summarizer.errors import SummarizerError
@@ -329,9 +328,7 @@ def load_checkpoint(run, model, optimizer, scheduler, accelerator) -> dict:
         from safetensors.torch import load_file
 
         set_peft_model_state_dict(unwrapped, load_file(directory / "adapter_model.safetensors"))
-    else:
-        from transformers import AutoModel  # noqa: F401  (full fine-tune: weights saved by save_pretrained)
-
+    else:  # full fine-tune: the checkpoint holds the whole model, saved by save_pretrained
         reloaded = type(unwrapped).from_pretrained(directory)
         unwrapped.load_state_dict(reloaded.state_dict())
     saved = torch.load(directory / "trainer_state.pt", weights_only=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -10,8 +9,6 @@ from pathlib import Path
 
 from .errors import ModelLoadError
 from .generation import GenerationSettings, TaskFormat, clean_output, fit_to_budget
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
