@@ -131,6 +131,16 @@ def _check_type(value, annotation) -> bool:
     return isinstance(value, annotation)
 
 
+def _yaml_float(value):
+    """YAML 1.1 reads "3e-4" (no dot) as a string: read such a string as the number it spells."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def _merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
     hints = typing.get_type_hints(type(obj))
     known = {f.name for f in fields(obj)}
@@ -140,11 +150,8 @@ def _merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
             errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
             continue
         current = getattr(obj, key)
-        if hints[key] is float and isinstance(value, str):
-            try:  # YAML 1.1 reads "3e-4" (no dot) as a string
-                value = float(value)
-            except ValueError:
-                pass
+        if hints[key] is float:
+            value = _yaml_float(value)
         if is_dataclass(current):
             if not isinstance(value, dict):
                 errors.append(f"{name} must be a mapping, got {type(value).__name__}")
@@ -196,13 +203,7 @@ def parse_overrides(args: list[str]) -> dict:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        value = yaml.safe_load(raw)
-        if isinstance(value, str):
-            try:  # YAML 1.1 reads "3e-4" (no dot) as a string
-                value = float(value)
-            except ValueError:
-                pass
-        node[leaf] = value
+        node[leaf] = _yaml_float(yaml.safe_load(raw))
     if errors:
         raise ConfigError("; ".join(errors))
     return out

@@ -42,7 +42,7 @@ def load_articles(config: DataConfig) -> tuple[list[Article], list[Article]]:
 
 def lead_target(lead: str, count_tokens, budget: int) -> str | None:
     """The lead's whole sentences that fit `budget` tokens (complete sentences teach the model to stop)."""
-    kept, _ = leading_sentences(lead, count_tokens, budget)
+    kept = leading_sentences(lead, count_tokens, budget)
     return " ".join(kept) or None
 
 

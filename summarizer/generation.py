@@ -105,8 +105,8 @@ class TaskFormat:
         return cls(**data)
 
 
-def leading_sentences(text: str, count_tokens, budget: int) -> tuple[list[str], int]:
-    """The text's first whole sentences whose tokens (+1 separator each) fit `budget`; returns (sentences, used)."""
+def leading_sentences(text: str, count_tokens, budget: int) -> list[str]:
+    """The text's first whole sentences whose tokens (+1 separator each) fit `budget`."""
     kept, used = [], 0
     for sentence in split_sentences(text):
         cost = count_tokens(sentence) + 1
@@ -114,7 +114,7 @@ def leading_sentences(text: str, count_tokens, budget: int) -> tuple[list[str], 
             break
         kept.append(sentence)
         used += cost
-    return kept, used
+    return kept
 
 
 def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str, bool]:
@@ -131,7 +131,7 @@ def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str
             kept.append(paragraph)
             used += cost
             continue
-        sentences_kept, _ = leading_sentences(paragraph, count_tokens, budget - used)
+        sentences_kept = leading_sentences(paragraph, count_tokens, budget - used)
         if sentences_kept:
             kept.append(" ".join(sentences_kept))
         if not kept:
