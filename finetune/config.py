@@ -6,17 +6,14 @@ dotted names (`--train.lr 3e-4`); the resolved config is saved beside every chec
 
 from __future__ import annotations
 
-import ast
-import inspect
-import types
-import typing
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
 from summarizer.errors import ConfigError
 from summarizer.generation import GenerationSettings
+from summarizer.settings import field_docs, merge, yaml_float
 
 
 @dataclass
@@ -33,6 +30,8 @@ class ModelConfig:
     """Dropout on the LoRA input."""
     lora_targets: list[str] = field(default_factory=lambda: ["all-linear"])
     """Module names to adapt; 'all-linear' adapts every linear layer but the output layer."""
+    lora_layers: int = 0
+    """Adapt only the top N transformer layers (0 = all): the backward pass then stops below them (cheaper)."""
     summary_prefix: str = "summarize: "
     """Seq2seq source prefix for summaries."""
     headline_prefix: str = "headline: "
@@ -51,6 +50,8 @@ class DataConfig:
     """Token budget for the input article (cut at paragraph/sentence boundaries, start kept)."""
     max_target_tokens: int = 64
     """Summary targets keep the lead's whole sentences that fit this budget; longer first sentences are skipped."""
+    faithful_targets: bool = True
+    """Drop examples whose target holds a number or a rare word the model input lacks: they teach inventing."""
     max_train_articles: int = 0
     """Cap on training articles (0 = all)."""
     dev_articles: int = 48
@@ -91,6 +92,9 @@ class TrainConfig:
     """Seed for data order, initialization and dropout."""
     threads: int = 0
     """CPU threads for torch (0 = torch's default)."""
+    restricted_vocab: bool = False
+    """Causal models: softmax over the tokens the training targets use only (the 262k-token output layer
+    dominates a small model's step); the model and its output layer are unchanged."""
 
 
 @dataclass
@@ -99,68 +103,6 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     generation: GenerationSettings = field(default_factory=lambda: GenerationSettings(max_new_tokens=64))
-
-
-def field_docs(cls) -> dict[str, str]:
-    """Attribute docstrings (the string literal under each field) by field name."""
-    try:
-        tree = ast.parse(inspect.getsource(cls))
-    except (OSError, TypeError):
-        return {}
-    docs = {}
-    body = tree.body[0].body
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = str(nxt.value.value)
-    return docs
-
-
-def _check_type(value, annotation) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_check_type(value, a) for a in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if origin is list:
-        (inner,) = typing.get_args(annotation)
-        return isinstance(value, list) and all(_check_type(v, inner) for v in value)
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, annotation)
-
-
-def _yaml_float(value):
-    """YAML 1.1 reads "3e-4" (no dot) as a string: read such a string as the number it spells."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
-
-
-def _merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
-    hints = typing.get_type_hints(type(obj))
-    known = {f.name for f in fields(obj)}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if key not in known:
-            errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
-            continue
-        current = getattr(obj, key)
-        if hints[key] is float:
-            value = _yaml_float(value)
-        if is_dataclass(current):
-            if not isinstance(value, dict):
-                errors.append(f"{name} must be a mapping, got {type(value).__name__}")
-            else:
-                _merge(current, value, f"{name}.", errors)
-        elif not _check_type(value, hints[key]):
-            errors.append(f"{name} must be {getattr(hints[key], '__name__', hints[key])}, got {value!r}")
-        else:
-            setattr(obj, key, float(value) if hints[key] is float else value)
 
 
 def validate(config: Config) -> list[str]:
@@ -203,7 +145,7 @@ def parse_overrides(args: list[str]) -> dict:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = _yaml_float(yaml.safe_load(raw))
+        node[leaf] = yaml_float(yaml.safe_load(raw))
     if errors:
         raise ConfigError("; ".join(errors))
     return out
@@ -223,9 +165,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{path}: invalid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
-        _merge(config, data, "", errors)
+        merge(config, data, "", errors)
     if overrides:
-        _merge(config, parse_overrides(overrides), "", errors)
+        merge(config, parse_overrides(overrides), "", errors)
     errors += validate(config)
     if errors:
         where = f"{path}: " if path is not None else ""

@@ -46,21 +46,36 @@ def lead_target(lead: str, count_tokens, budget: int) -> str | None:
     return " ".join(kept) or None
 
 
-def build_examples(articles: list[Article], config: DataConfig, task_format: TaskFormat, count_tokens) -> list[Example]:
+def build_examples(articles: list[Article], config: DataConfig, task_format: TaskFormat, count_tokens,
+                   stats: dict | None = None) -> list[Example]:
+    """Examples for each task; with `faithful_targets`, a target the input does not support (a number or rare
+    word absent from what the model sees) is dropped and counted in `stats`."""
+    from summarizer.evaluation import repeats_text
+    from summarizer.faithfulness import SourceIndex
+
+    stats = {} if stats is None else stats
     examples = []
+
+    def add(task: str, source: str, target: str) -> None:
+        if config.faithful_targets and not SourceIndex(source).check(target).supported:
+            stats[f"{task}: unsupported target"] = stats.get(f"{task}: unsupported target", 0) + 1
+            return
+        examples.append(Example(task, task_format.render(task, source), target))
+
     for article in articles:
         body, _ = fit_to_budget(article.body, count_tokens, config.max_source_tokens)
         if "summary" in config.tasks:
             target = lead_target(article.lead, count_tokens, config.max_target_tokens)
             if target and word_count(target) >= 6:
-                examples.append(Example("summary", task_format.render("summary", body), target))
+                add("summary", body, target)
         if "headline" in config.tasks and article.title and 3 <= word_count(article.title) <= 25:
-            examples.append(Example("headline", task_format.render("headline", body), article.title))
-        if config.use_abstracts and article.reference and article.source in ("BBC", "CNN"):
+            add("headline", body, article.title)
+        if (config.use_abstracts and article.reference and article.source in ("BBC", "CNN")
+                and not repeats_text(article.reference, article.text)):
             whole, _ = fit_to_budget(article.paragraphs, count_tokens, config.max_source_tokens)
             target = lead_target(article.reference, count_tokens, config.max_target_tokens)
             if target:
-                examples.append(Example("summary", task_format.render("summary", whole), target))
+                add("summary", whole, target)
     return examples
 
 

@@ -31,12 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         accelerator = make_accelerator(config)
         model, tokenizer, task_format = build_model(config)
         train_set, dev_articles = build_data(config, tokenizer, task_format, accelerator)
+        vocab = restricted_vocab(train_set, tokenizer, model) if config.train.restricted_vocab and \
+            task_format.kind == "causal" else None
         loader = make_loader(train_set, config, tokenizer, task_format, accelerator)
         optimizer, scheduler = make_optimizer(model, config)
         model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
         state = load_checkpoint(run, model, optimizer, scheduler, accelerator) if args.resume else new_state(run, config)
         train_loop(config, run, state, model, tokenizer, task_format, loader, optimizer, scheduler, accelerator,
-                   dev_articles)
+                   dev_articles, vocab)
     except SummarizerError as exc:
         print(f"finetune: error: {exc}", file=sys.stderr)
         return 2
@@ -81,17 +83,33 @@ def build_model(config: Config):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     task_format = TaskFormat(kind="seq2seq" if seq2seq else "causal",
-                             prefixes={"summary": config.model.summary_prefix, "headline": config.model.headline_prefix})
+                             prefixes={"summary": config.model.summary_prefix, "headline": config.model.headline_prefix},
+                             input_tokens=config.data.max_source_tokens)
     if config.model.lora:
         from peft import LoraConfig, TaskType, get_peft_model
 
-        targets = config.model.lora_targets
+        targets = "all-linear" if config.model.lora_targets == ["all-linear"] else config.model.lora_targets
+        layers = None
+        if config.model.lora_layers:
+            total = model.config.get_text_config().num_hidden_layers
+            layers = list(range(max(0, total - config.model.lora_layers), total))
+            if targets == "all-linear":  # peft takes a layer range only with module names
+                targets = _linear_module_names(model)
         lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
                           r=config.model.lora_r, lora_alpha=config.model.lora_alpha,
-                          lora_dropout=config.model.lora_dropout,
-                          target_modules="all-linear" if targets == ["all-linear"] else targets)
+                          lora_dropout=config.model.lora_dropout, layers_to_transform=layers,
+                          target_modules=targets)
         model = get_peft_model(model, lora)
     return model, tokenizer, task_format
+
+
+def _linear_module_names(model) -> list[str]:
+    """Names of the linear layers inside the transformer blocks (what peft's 'all-linear' adapts)."""
+    import torch
+
+    output = model.get_output_embeddings()
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear) and module is not output and ".layers." in name})
 
 
 def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
@@ -99,7 +117,10 @@ def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
         return len(tokenizer(text, add_special_tokens=False).input_ids)
 
     train_articles, dev_articles = load_articles(config.data)
-    examples = build_examples(train_articles, config.data, task_format, count)
+    dropped: dict = {}
+    examples = build_examples(train_articles, config.data, task_format, count, dropped)
+    if dropped:
+        accelerator.print(f"data: dropped {dropped}")
     if task_format.kind == "seq2seq":
         encoded = [encode_seq2seq(e, tokenizer, config.data.max_source_tokens, config.data.max_target_tokens)
                    for e in examples]
@@ -110,6 +131,18 @@ def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
     accelerator.print(f"data: {len(train_articles)} train articles -> {len(encoded)} examples; "
                       f"{len(dev_articles)} dev articles")
     return encoded, dev_articles
+
+
+def restricted_vocab(encoded: list[dict], tokenizer, model):
+    """The tokens the training corpora use (inputs and targets) plus every single-character and byte token, so
+    the model can still write any text; the softmax runs over these only."""
+    from summarizer.vocab import RestrictedVocab, single_character_ids
+
+    used = {t for example in encoded for t in example["input_ids"] if t >= 0}
+    size = model.get_output_embeddings().weight.shape[0]
+    vocab = RestrictedVocab.from_ids(used | single_character_ids(tokenizer) | {tokenizer.eos_token_id}, size)
+    print(f"vocab: training softmax over {len(vocab)} of {size} tokens (those the corpora use + single characters)")
+    return vocab
 
 
 def make_loader(encoded: list[dict], config: Config, tokenizer, task_format: TaskFormat, accelerator):
@@ -151,11 +184,12 @@ def make_optimizer(model, config: Config):
 
 
 # --- loss ------------------------------------------------------------------------------------------------------
-def compute_loss(model, batch, seq2seq: bool):
+def compute_loss(model, batch, seq2seq: bool, vocab=None):
     """Seq2seq: the model's own loss. Causal: logits only at target positions.
 
     The 262k-token output layer dominates a small causal model's cost; batches are left-padded so targets sit at
-    the right edge, and `logits_to_keep` asks for the last K+1 positions only.
+    the right edge, and `logits_to_keep` asks for the last K+1 positions only. With `vocab` (a RestrictedVocab),
+    the softmax runs over the tokens the targets use only: hidden states times those rows of the output layer.
     """
     import torch.nn.functional as F
 
@@ -165,10 +199,14 @@ def compute_loss(model, batch, seq2seq: bool):
     keep = int((labels != -100).sum(dim=1).max())
     position_ids = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
     out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=position_ids,
-                logits_to_keep=keep + 1)
-    logits = out.logits[:, -(keep + 1) : -1]
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels[:, -keep:].reshape(-1),
-                           ignore_index=-100)
+                logits_to_keep=1 if vocab is not None else keep + 1, output_hidden_states=vocab is not None)
+    targets = labels[:, -keep:]
+    if vocab is not None:
+        logits = vocab.logits(model, out.hidden_states[-1][:, -(keep + 1) : -1])
+        targets = vocab.remap(targets)
+    else:
+        logits = out.logits[:, -(keep + 1) : -1]
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
 
 
 # --- loop ------------------------------------------------------------------------------------------------------
@@ -180,7 +218,7 @@ def new_state(run: Path, config: Config) -> dict:
 
 
 def train_loop(config, run, state, model, tokenizer, task_format, loader, optimizer, scheduler, accelerator,
-               dev_articles):
+               dev_articles, vocab=None):
     from tqdm.auto import tqdm
 
     seq2seq = task_format.kind == "seq2seq"
@@ -199,7 +237,7 @@ def train_loop(config, run, state, model, tokenizer, task_format, loader, optimi
     window, started = [], time.time()
     for batch in batches:
         with accelerator.accumulate(model):
-            loss = compute_loss(model, batch, seq2seq)
+            loss = compute_loss(model, batch, seq2seq, vocab)
             accelerator.backward(loss)
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(model.parameters(), train.max_grad_norm)
@@ -239,32 +277,44 @@ def log_metrics(run: Path, accelerator, record: dict) -> None:
 
 
 def evaluate_dev(model, tokenizer, task_format, dev_articles, config, accelerator) -> dict:
-    """Arabic ROUGE on dev through the engine's own generation: summary vs lead, headline vs title."""
-    from summarizer.model import LoadedModel, generate
+    """Dev ROUGE exactly as `summarizer evaluate` computes it: the same protocols (lead, headline), filters,
+    engine code and scorer, on the model being trained. Each process scores its share; results are gathered."""
+    from summarizer.engines import ModelEngine
+    from summarizer.evaluation import prepare, run_engine
+    from summarizer.backends.hf import HFBackend, LoadedModel
     from summarizer.rouge import score_pairs
 
     if not dev_articles:
         return {"score": 0.0}
     model.eval()
-    loaded = LoadedModel(model=accelerator.unwrap_model(model), tokenizer=tokenizer, task_format=task_format,
-                         name="training", device=str(accelerator.device))
     if task_format.kind == "causal":
         tokenizer.padding_side = "left"
-    bodies = [a.body for a in dev_articles]
-    scores = {}
-    summaries = [text for text, _ in generate(loaded, bodies, task="summary", settings=config.generation)]
-    items = score_pairs(summaries, [a.lead for a in dev_articles])
-    for k in ("rouge1", "rouge2", "rougeL"):
-        scores[f"summary_{k}"] = sum(it[k] for it in items) / len(items)
-    titled = [a for a in dev_articles if a.title]
-    headlines = [text for text, _ in generate(loaded, [a.body for a in titled], task="headline",
-                                               settings=config.generation)]
-    items = score_pairs(headlines, [a.title for a in titled])
-    scores["headline_rougeL"] = sum(it["rougeL"] for it in items) / max(1, len(items))
+    engine = ModelEngine(HFBackend(LoadedModel(model=accelerator.unwrap_model(model), tokenizer=tokenizer,
+                                               task_format=task_format, name="training",
+                                               device=str(accelerator.device))))
+    scores, examples = {}, {}
+    for protocol, keys in (("lead", ("rouge1", "rouge2", "rougeL")), ("headline", ("rougeL",))):
+        prepared = prepare(dev_articles, protocol)
+        share = slice(accelerator.process_index, None, accelerator.num_processes)
+        prepared.inputs, prepared.references = prepared.inputs[share], prepared.references[share]
+        predictions, _ = run_engine(engine, prepared, protocol, config.generation, progress=False)
+        items = score_pairs(predictions, prepared.references)
+        gathered = _gather_objects(accelerator, items)
+        name = "summary" if protocol == "lead" else "headline"
+        for k in keys:
+            scores[f"{name}_{k}"] = sum(it[k] for it in gathered) / max(1, len(gathered))
+        examples[name] = predictions[0] if predictions else ""
     scores["score"] = (scores["summary_rougeL"] + scores["headline_rougeL"]) / 2
-    scores["example_summary"] = summaries[0]
-    scores["example_headline"] = headlines[0] if headlines else ""
+    scores["example_summary"], scores["example_headline"] = examples["summary"], examples["headline"]
     return scores
+
+
+def _gather_objects(accelerator, items: list) -> list:
+    if accelerator.num_processes == 1:
+        return items
+    from accelerate.utils import gather_object
+
+    return gather_object(items)
 
 
 def save_model(directory: Path, model, task_format, config, accelerator, extra: dict | None = None) -> None:

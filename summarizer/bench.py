@@ -1,27 +1,34 @@
-"""`summarizer bench`: our model engine vs a plain transformers generate loop, same model, settings and inputs.
+"""`summarizer bench`: backends side by side on the same model, prompts, settings and articles.
 
-Each side runs in its own fresh process so that peak RSS is its own. Printed: per-article latency p50/p90,
-batch throughput, peak RSS, and the ratios. A measurement script, not a test with a threshold.
+Variants, each in its own fresh process (so peak RSS and load time are its own):
+- plain: a plain transformers generate loop, one article at a time (what a careful user would write);
+- hf:    our engine on the transformers backend (length-sorted batches, same cleanup);
+- ct2:   our engine on the CTranslate2 backend (int8 on a CPU).
+Printed: p50/p90 latency per article (summary + headline), batched throughput, peak RSS, load time, first-run
+preparation time (ct2 conversion, measured in an empty cache when --fresh-cache), optionally dev ROUGE-1 with 95%
+CIs on the same articles (--quality N with --data), and the ratios. A measurement script, not a test.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from pathlib import Path
 
 from .errors import SummarizerError
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+VARIANTS = ("plain", "hf", "ct2")
 
 
 def bench_articles(n: int, data: str | None):
     from .clean import clean_page
     from .corpora import read_corpus
+    from .samples import sample_pages
 
     if data:
         pool = []
@@ -30,7 +37,7 @@ def bench_articles(n: int, data: str | None):
             if len(pool) >= n:
                 break
     else:
-        pool = [a for p in sorted(SEEDS.glob("*.txt")) for a in clean_page(p.read_text("utf-8")).articles]
+        pool = [a for p in sample_pages() for a in clean_page(p.read_text("utf-8")).articles]
     if not pool:
         raise SummarizerError("no articles to benchmark")
     return [pool[i % len(pool)] for i in range(n)]
@@ -45,20 +52,29 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def measure(variant: str, options: dict) -> dict:
-    """Run one side in this process; returns its numbers."""
+def _engine(variant: str, options: dict):
     from .engines import make_engine
+
+    return make_engine(options["engine"], model=options.get("model"), adapter=options.get("adapter"),
+                       backend="hf" if variant == "plain" else variant, device=options.get("device", "auto"),
+                       threads=options.get("threads"))
+
+
+def measure(variant: str, options: dict) -> dict:
+    """Run one variant in this process; returns its numbers."""
     from .generation import GenerationSettings
 
     settings = GenerationSettings(**options["settings"])
     articles = bench_articles(options["n"], options.get("data"))
     started = time.perf_counter()
-    engine = make_engine(options["engine"], model=options.get("model"), adapter=options.get("adapter"),
-                         device=options.get("device", "auto"), threads=options.get("threads"))
-    if not hasattr(engine, "loaded"):
-        raise SummarizerError("bench compares model engines: use --engine default or --model PATH")
+    engine = _engine(variant, options)
+    if not hasattr(engine, "backend"):
+        raise SummarizerError("bench compares model backends: use --engine default or --model PATH")
     load_seconds = time.perf_counter() - started
-    if variant == "ours":
+    if variant == "plain":
+        latencies = [plain_generate(engine.backend.loaded, article, settings) for article in articles]
+        batch_seconds = sum(latencies)  # a plain loop handles one article at a time
+    else:
         latencies = []
         for article in articles:
             t = time.perf_counter()
@@ -67,13 +83,25 @@ def measure(variant: str, options: dict) -> dict:
         t = time.perf_counter()
         engine.summarize(articles, settings=settings)
         batch_seconds = time.perf_counter() - t
-    else:
-        latencies = [plain_generate(engine.loaded, article, settings) for article in articles]
-        batch_seconds = sum(latencies)  # a plain loop handles one article at a time
-    return {"variant": variant, "n": len(articles), "load_seconds": load_seconds,
-            "latency_p50": _percentile(latencies, 0.5), "latency_p90": _percentile(latencies, 0.9),
-            "latency_mean": statistics.mean(latencies), "throughput": len(articles) / batch_seconds,
-            "peak_rss_mb": _peak_rss_mb()}
+    result = {"variant": variant, "n": len(articles), "load_seconds": load_seconds,
+              "latency_p50": _percentile(latencies, 0.5), "latency_p90": _percentile(latencies, 0.9),
+              "latency_mean": statistics.mean(latencies), "throughput": len(articles) / batch_seconds,
+              "peak_rss_mb": _peak_rss_mb()}
+    if options.get("quality") and options.get("data") and variant != "plain":
+        result["rouge1"] = quality(engine, options, settings)
+    return result
+
+
+def quality(engine, options: dict, settings) -> dict:
+    """Dev ROUGE-1 (lead protocol, project scorer) on the first N dev articles, with its 95% CI."""
+    from .evaluation import load_eval_articles, prepare, run_engine
+    from .rouge import rouge_report
+
+    prepared = prepare(load_eval_articles(options["data"], split="dev"), "lead")
+    n = options["quality"]
+    prepared.inputs, prepared.references = prepared.inputs[:n], prepared.references[:n]
+    predictions, _ = run_engine(engine, prepared, "lead", settings, progress=False)
+    return rouge_report(predictions, prepared.references)["scores"]["rouge1"]
 
 
 def plain_generate(loaded, article, settings) -> float:
@@ -82,48 +110,96 @@ def plain_generate(loaded, article, settings) -> float:
     import torch
 
     tokenizer, fmt = loaded.tokenizer, loaded.task_format
+    budget = settings.max_input_tokens or fmt.input_tokens
     started = time.perf_counter()
     for task, max_new in (("summary", settings.max_new_tokens), ("headline", settings.headline_max_new_tokens)):
-        overhead = len(tokenizer(fmt.overhead(task)).input_ids)
-        ids = tokenizer(article.text, add_special_tokens=False, truncation=True,
-                        max_length=max(16, settings.max_input_tokens - overhead)).input_ids
+        ids = tokenizer(article.text, add_special_tokens=False, truncation=True, max_length=budget).input_ids
         enc = tokenizer(fmt.render(task, tokenizer.decode(ids)), return_tensors="pt").to(loaded.device)
         with torch.inference_mode():
             out = loaded.model.generate(**enc, max_new_tokens=max_new, num_beams=settings.num_beams,
                                         length_penalty=settings.length_penalty,
                                         no_repeat_ngram_size=settings.no_repeat_ngram_size or None,
                                         repetition_penalty=settings.repetition_penalty, do_sample=False,
+                                        eos_token_id=fmt.stop_token_ids(tokenizer, task),
                                         pad_token_id=tokenizer.pad_token_id)
         tokenizer.decode(out[0], skip_special_tokens=True)
     return time.perf_counter() - started
+
+
+def preparation_seconds(options: dict) -> float:
+    """First-run preparation of the ct2 variant (conversion) in an empty cache, in its own process."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "SUMMARIZER_CACHE": cache}
+        base = os.environ.get("SUMMARIZER_CACHE")
+        if options["engine"] == "default":  # reuse the converted base checkpoint: only ct2's own step is timed
+            from .default_model import base_model_dir
+
+            os.symlink(base_model_dir() if not base else os.path.join(base, "gemma-3-270m"),
+                       os.path.join(cache, "gemma-3-270m"))
+        started = time.perf_counter()
+        _run_variant("prepare", options, env)
+        return time.perf_counter() - started
+
+
+def _run_variant(variant: str, options: dict, env=None) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "summarizer.bench", variant, json.dumps(options)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SummarizerError(f"bench ({variant}) failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_bench(args, settings) -> str:
     from dataclasses import asdict
 
     options = {"n": args.n, "data": args.data, "engine": args.engine, "model": args.model, "adapter": args.adapter,
-               "device": args.device, "threads": args.threads, "settings": asdict(settings)}
-    results = {}
-    for variant in ("ours", "plain"):
-        proc = subprocess.run([sys.executable, "-m", "summarizer.bench", variant, json.dumps(options)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SummarizerError(f"bench ({variant}) failed: {proc.stderr.strip().splitlines()[-1:]}")
-        results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
-    ours, plain = results["ours"], results["plain"]
-    rows = [
-        ("latency p50 (s/article)", ours["latency_p50"], plain["latency_p50"], plain["latency_p50"] / ours["latency_p50"]),
-        ("latency p90 (s/article)", ours["latency_p90"], plain["latency_p90"], plain["latency_p90"] / ours["latency_p90"]),
-        ("throughput (articles/s)", ours["throughput"], plain["throughput"], ours["throughput"] / plain["throughput"]),
-        ("peak RSS (MB)", ours["peak_rss_mb"], plain["peak_rss_mb"], plain["peak_rss_mb"] / ours["peak_rss_mb"]),
-        ("model load (s)", ours["load_seconds"], plain["load_seconds"], plain["load_seconds"] / ours["load_seconds"]),
-    ]
-    lines = [f"bench: {ours['n']} articles, engine={args.model or args.engine}, batch_size={settings.batch_size}, "
-             f"beams={settings.num_beams}, max_new_tokens={settings.max_new_tokens}",
-             f"{'metric':<26}{'ours':>10}{'plain':>10}{'ratio (>1 = ours better)':>28}"]
-    lines += [f"{name:<26}{a:>10.3f}{b:>10.3f}{r:>28.2f}" for name, a, b, r in rows]
+               "device": args.device, "threads": args.threads, "settings": asdict(settings),
+               "quality": args.quality}
+    variants = [v for v in VARIANTS if v in args.variants.split(",")]
+    results = {v: _run_variant(v, options) for v in variants}
+    if args.fresh_cache and "ct2" in results:
+        results["ct2"]["prepare_seconds"] = preparation_seconds(options)
+    text = format_bench(results, args, settings)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"options": options, "results": results}, handle, indent=2)
+    return text
+
+
+ROWS = (("latency p50 (s/article)", "latency_p50", False), ("latency p90 (s/article)", "latency_p90", False),
+        ("throughput (articles/s)", "throughput", True), ("peak RSS (MB)", "peak_rss_mb", False),
+        ("model load (s)", "load_seconds", False), ("first-run preparation (s)", "prepare_seconds", False))
+
+
+def format_bench(results: dict, args, settings) -> str:
+    names = list(results)
+    pairs = [(a, b) for a, b in (("ct2", "plain"), ("ct2", "hf"), ("hf", "plain")) if a in results and b in results]
+    lines = [f"bench: {args.n} articles, engine={args.model or args.engine}, batch_size={settings.batch_size}, "
+             f"beams={settings.num_beams}, max_new_tokens={settings.max_new_tokens} (summary + headline each)",
+             f"{'metric':<27}" + "".join(f"{n:>10}" for n in names) + "".join(f"{a + '/' + b:>12}" for a, b in pairs)
+             + "   (ratio > 1: the first is better)"]
+    for label, key, higher_better in ROWS:
+        if not any(key in results[n] for n in names):
+            continue
+        cells = "".join(f"{results[n][key]:>10.3f}" if key in results[n] else f"{'-':>10}" for n in names)
+        ratios = ""
+        for a, b in pairs:
+            x, y = results[a].get(key), results[b].get(key)
+            ratio = (x / y if higher_better else y / x) if x and y else None
+            ratios += f"{ratio:>12.2f}" if ratio else f"{'-':>12}"
+        lines.append(f"{label:<27}{cells}{ratios}")
+    for n in names:
+        if "rouge1" in results[n]:
+            r = results[n]["rouge1"]
+            lines.append(f"dev ROUGE-1 ({n}, lead protocol, first {args.quality} dev articles): "
+                         f"{100 * r['mean']:.2f} [{100 * r['low']:.2f}-{100 * r['high']:.2f}]")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], json.loads(sys.argv[2]))))
+    variant, options = sys.argv[1], json.loads(sys.argv[2])
+    if variant == "prepare":
+        _engine("ct2", options)
+        print(json.dumps({"prepared": True}))
+    else:
+        print(json.dumps(measure(variant, options)))

@@ -67,6 +67,37 @@ class CleanedPage:
     removed: list[Removed] = field(default_factory=list)
 
 
+_HTML_TAG = re.compile(r"<\s*/?\s*(?:html|head|body|div|p|script|style|meta|span|article|section|br|a|li|ul|h[1-6])\b[^>]*>",
+                       re.I)
+
+
+def looks_like_html(text: str) -> bool:
+    """Page source rather than page text: a doctype/<html> opening, or several block tags near the start."""
+    head = text[:20_000]
+    return head.lstrip()[:15].lower().startswith(("<!doctype", "<html")) or len(_HTML_TAG.findall(head)) >= 3
+
+
+def html_to_text(html: str | bytes, url: str | None = None) -> str:
+    """The main text of an HTML page (trafilatura), else all its visible text; InputError when there is none."""
+    import trafilatura
+
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False, favor_recall=True)
+    if not text or not text.strip():
+        from lxml import html as lxml_html
+        from lxml.etree import ParserError
+
+        try:
+            tree = lxml_html.fromstring(html)
+            for node in tree.xpath("//script|//style|//noscript|//template"):
+                node.drop_tree()
+            text = "\n".join(t.strip() for t in tree.itertext() if t.strip())
+        except (ParserError, ValueError):
+            text = ""
+    if not text or not text.strip():
+        raise InputError(f"no article text found in the HTML page{' ' + url if url else ''}")
+    return text
+
+
 def check_page(text: str, *, max_chars: int = MAX_PAGE_CHARS) -> None:
     """Raise InputError naming the problem when the text cannot be summarized at all."""
     if not text or not text.strip():
@@ -159,6 +190,11 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
     """
     check_page(text, max_chars=max_chars)
     removed: list[Removed] = []
+    if looks_like_html(text):
+        # Page source pasted or saved as .txt: read the page's text, never its markup, as the article.
+        text = html_to_text(text)
+        removed.append(Removed("html", "HTML markup (the page source was given; its text was extracted)"))
+        check_page(text, max_chars=max_chars)
     lines = [_strip_inline(line, removed) for line in clean_invisible(text).splitlines()]
     lines = [line for line in lines if line]
 
@@ -196,8 +232,9 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
             i += 1
             continue
         bullet = _BULLET.match(line)
-        if bullet and not is_body_line(line):
-            removed.append(Removed("related", line))  # a bulleted headline: a list of links, not content
+        if bullet and (skipping == "related" or not is_body_line(line)):
+            # A bulleted headline is a list of links, not content; inside a related list even a long one is.
+            removed.append(Removed("related", line))
             i += 1
             continue
         if skipping:

@@ -1,4 +1,5 @@
-"""The `summarizer` command: clean, summarize, evaluate, batch, bench. Logic lives in the package modules."""
+"""The `summarizer` command: clean, summarize, evaluate, batch, bench, serve, train, ship. Logic lives in the
+package modules; each command here reads arguments and calls one function."""
 
 from __future__ import annotations
 
@@ -9,39 +10,47 @@ import sys
 
 from .errors import SummarizerError
 from .generation import GenerationSettings
+from .settings import add_arguments, values_from_args
 
 STDIN = "-"
 
 
 def _engine_args(parser: argparse.ArgumentParser, default: str = "default") -> None:
-    parser.add_argument("--engine", default=default,
-                        help="default (gemma-3-270m + our adapter), extractive, lead, lead-K, or model (with --model)")
+    from .backends import DEFAULT_BACKEND, backend_names
+    from .engines import ENGINES
+
+    names = "; ".join(f"{name}: {what}" for name, what in ENGINES.items())
+    parser.add_argument("--engine", default=default, help=f"{names} (default: {default})")
     parser.add_argument("--model", help="hub id or local directory of a seq2seq/causal checkpoint")
     parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base; "
                         "'none' runs the default base untuned")
+    parser.add_argument("--backend", choices=backend_names(),
+                        help=f"runtime for model engines (default: {DEFAULT_BACKEND} for the default engine, hf for "
+                        "--model)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument("--threads", type=int, help="CPU threads for the model runtime")
 
 
 def _settings_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sentences", type=int, default=2, help="sentences in an extractive summary")
-    parser.add_argument("--beams", type=int, default=1, help="beam width for model engines (1 = greedy)")
-    parser.add_argument("--max-new-tokens", type=int, default=96, help="most new tokens for a model summary")
-    parser.add_argument("--max-input-tokens", type=int, default=384, help="model input budget (article cut to fit)")
-    parser.add_argument("--batch-size", type=int, default=8, help="articles per model batch")
+    """One flag per GenerationSettings field, generated from the dataclass (a new setting appears here by itself)."""
+    add_arguments(parser, GenerationSettings, aliases=SETTING_ALIASES, group_title="generation settings")
+
+
+SETTING_ALIASES = {"summary_sentences": ("--sentences",), "num_beams": ("--beams",)}
 
 
 def settings_from(args) -> GenerationSettings:
-    return GenerationSettings.from_dict({
-        "summary_sentences": args.sentences, "num_beams": args.beams, "max_new_tokens": args.max_new_tokens,
-        "max_input_tokens": args.max_input_tokens, "batch_size": args.batch_size,
-    })
+    return GenerationSettings.from_dict(values_from_args(args, GenerationSettings))
 
 
 def engine_from(args):
     from .engines import make_engine
 
-    return make_engine(args.engine, model=args.model, adapter=args.adapter, device=args.device, threads=args.threads)
+    return make_engine(args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
+                       device=args.device, threads=args.threads)
+
+
+PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")  # summarizer.evaluation.PROTOCOLS, without the import
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,11 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="Arabic ROUGE of an engine (and the Lead baselines) on a corpus")
     evaluate.add_argument("--data", required=True, help="corpus path (ANT dir/.tar.gz, SaudiNewsNet dir, .jsonl)")
-    evaluate.add_argument("--protocol", default="lead", choices=("lead", "abstract", "headline"))
+    evaluate.add_argument("--protocol", default="lead", choices=PROTOCOLS,
+                          help="lead, abstract, xlsum (text minus first paragraph -> independent abstract), headline, "
+                          "title (whole document -> title)")
     evaluate.add_argument("--split", default="dev", choices=("train", "dev", "test", "all"))
     evaluate.add_argument("--source", help="only articles of this source (e.g. BBC)")
     evaluate.add_argument("--limit", type=int, help="evaluate at most N articles")
-    evaluate.add_argument("--stemmer", default="none", choices=("none", "light", "isri"))
+    evaluate.add_argument("--stemmer", default="none", choices=("none", "light", "isri"),
+                          help="stemming for the project scorer")
+    evaluate.add_argument("--scorer", default="project", choices=("project", "xlsum"),
+                          help="project: Arabic-normalized tokens; xlsum: XL-Sum's own scorer (multilingual-rouge, "
+                          "lang=arabic, stemming on), for numbers comparable with published tables")
     evaluate.add_argument("--out", help="directory for report.json and per-item predictions")
     _engine_args(evaluate, default="extractive")
     _settings_args(evaluate)
@@ -73,20 +88,44 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("inputs", nargs="+", help="feed URLs or files, .jsonl files, .txt files, folders")
     batch.add_argument("--out", required=True, help="JSON Lines output; a rerun skips ids already written")
     batch.add_argument("--allow-private", action="store_true", help="allow fetching loopback/private addresses")
+    batch.add_argument("--allow-link-local", action="store_true",
+                       help="allow fetching link-local addresses (169.254.0.0/16, where cloud metadata lives)")
     batch.add_argument("--concurrency", type=int, default=4, help="concurrent page fetches")
-    batch.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request")
+    batch.add_argument("--timeout", type=float, default=15.0, help="seconds for each page, the whole fetch")
+    batch.add_argument("--retry-errors", action="store_true", help="redo pages whose earlier records are errors")
     _engine_args(batch)
     _settings_args(batch)
 
-    bench = sub.add_parser("bench", help="our engine vs a plain transformers generate loop, side by side")
-    bench.add_argument("--n", type=int, default=8, help="articles (seed pages, repeated as needed)")
-    bench.add_argument("--data", help="corpus to draw articles from instead of seeds/")
+    serve = sub.add_parser("serve", help="the web demo and JSON API (http://127.0.0.1:7860)")
+    serve.add_argument("--host", default=None, help="address to listen on (default $SUMMARIZER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default $SUMMARIZER_PORT or 7860)")
+    serve.add_argument("--engine", default=None, help="the engine the UI starts with and the API serves by default "
+                       "(default $SUMMARIZER_ENGINE or default)")
+    serve.add_argument("--backend", default=None, help="hf or ct2 for model engines (default $SUMMARIZER_BACKEND)")
+
+    train = sub.add_parser("train", help="fine-tune from a YAML config (python -m finetune.train)", add_help=False)
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    ship = sub.add_parser("ship", help="copy a run's best adapter into the package as the default", add_help=False)
+    ship.add_argument("rest", nargs=argparse.REMAINDER)
+
+    bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
+    bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
+    bench.add_argument("--data", help="corpus to draw articles from instead of the sample pages")
+    bench.add_argument("--variants", default="plain,hf,ct2", help="comma-separated: plain, hf, ct2")
+    bench.add_argument("--quality", type=int, default=0,
+                       help="also score dev ROUGE-1 (lead protocol) of hf and ct2 on the first N dev articles of --data")
+    bench.add_argument("--fresh-cache", action="store_true",
+                       help="also time ct2's first-run conversion in an empty cache")
+    bench.add_argument("--json", help="write the numbers to this file")
     _engine_args(bench)
     _settings_args(bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["train"], ["ship"]):  # their own parsers (config overrides are free-form)
+        return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -101,25 +140,46 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _read_inputs(files: list[str]) -> list[tuple[str, str]]:
+def _read_inputs(files: list[str]) -> tuple[list[tuple[str, str]], dict[str, str], list[str]]:
+    """(page_id, text) pairs, page id -> file name, and one error line per file that could not be read."""
     from .article import content_id
-    from .pipeline import read_page_file
+    from .pipeline import read_limited, read_page_file
 
-    pages = []
+    pages, names, errors = [], {}, []
     for name in files:
-        if name == STDIN:
-            text = sys.stdin.read()
-            pages.append((content_id(text), text))
-        else:
-            pages.append((os.path.splitext(os.path.basename(name))[0], read_page_file(name)))
-    return pages
+        try:
+            if name == STDIN:
+                text = read_limited(sys.stdin.buffer, "standard input")
+                page_id = content_id(text)
+            else:
+                text = read_page_file(name)
+                page_id = os.path.splitext(os.path.basename(name))[0]
+        except SummarizerError as exc:
+            errors.append(str(exc))  # the message names the file
+            continue
+        if page_id in names:  # two files with one stem: keep both, apart
+            page_id = f"{page_id}-{content_id(text)}"
+        pages.append((page_id, text))
+        names[page_id] = "standard input" if name == STDIN else name
+    return pages, names, errors
+
+
+def _report_errors(errors: list[str]) -> int:
+    for error in errors:
+        print(f"summarizer: error: {error}", file=sys.stderr)
+    return 2 if errors else 0
 
 
 def cmd_clean(args) -> int:
     from .clean import clean_page
 
-    for page_id, text in _read_inputs(args.files):
-        page = clean_page(text, page_id=page_id)
+    pages, names, errors = _read_inputs(args.files)
+    for page_id, text in pages:
+        try:
+            page = clean_page(text, page_id=page_id)
+        except SummarizerError as exc:
+            errors.append(f"{names[page_id]}: {exc}")
+            continue
         for k, article in enumerate(page.articles):
             if args.json:
                 print(json.dumps({**article.to_dict(), "secondary": k > 0}, ensure_ascii=False))
@@ -128,30 +188,35 @@ def cmd_clean(args) -> int:
                 if article.title:
                     print(f"العنوان: {article.title}")
                 print(article.text + "\n")
-    return 0
+    return _report_errors(errors)
 
 
 def cmd_summarize(args) -> int:
     from .pipeline import summarize_pages
 
-    pages = _read_inputs(args.files)
+    pages, names, errors = _read_inputs(args.files)
     settings = settings_from(args)
+    if not pages:
+        return _report_errors(errors)
     engine = engine_from(args)
     for page in summarize_pages(pages, engine, settings):
+        if page.error:
+            errors.append(f"{names[page.page]}: {page.error}")
+            continue
         for result in page.articles:
             if args.json:
                 print(json.dumps(result.to_dict(), ensure_ascii=False))
                 continue
             tag = " (another article on the same page)" if result.secondary else ""
-            print(f"# {result.id}{tag}  [{result.engine}, {result.seconds:.2f} s]")
+            print(f"# {result.id}{tag}  [{result.engine}, {result.timings['summarize']:.2f} s]")
             if result.title:
                 print(f"العنوان الأصلي: {result.title}")
             print(f"العنوان: {result.headline}")
             print(f"الملخص: {result.summary}")
             for warning in result.warnings:
-                print(f"note: {warning}")
+                print(f"ملاحظة: {warning}")
             print()
-    return 0
+    return _report_errors(errors)
 
 
 def cmd_evaluate(args) -> int:
@@ -164,7 +229,7 @@ def cmd_evaluate(args) -> int:
     if chosen.name not in {e.name for e in engines}:
         engines.append(chosen)
     report = evaluate(engines, articles, args.protocol, settings_from(args), out_dir=args.out, stemmer=args.stemmer,
-                      source=args.source, limit=args.limit)
+                      scorer=args.scorer, source=args.source, limit=args.limit)
     print(format_table(report))
     if args.out:
         print(f"wrote {os.path.join(args.out, 'report.json')} and per-item predictions")
@@ -175,7 +240,8 @@ def cmd_batch(args) -> int:
     from .batch import run_batch
 
     return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings_from(args),
-                     allow_private=args.allow_private, concurrency=args.concurrency, timeout=args.timeout)
+                     allow_private=args.allow_private, allow_link_local=args.allow_link_local,
+                     concurrency=args.concurrency, timeout=args.timeout, retry_errors=args.retry_errors)
 
 
 def cmd_bench(args) -> int:
@@ -185,8 +251,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    if args.engine:
+        os.environ["SUMMARIZER_ENGINE"] = args.engine
+    if args.backend:
+        os.environ["SUMMARIZER_BACKEND"] = args.backend
+    from .webapp import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def _delegate(command: str, rest: list[str]) -> int:
+    if command == "train":
+        from finetune.train import main as train_main
+
+        return train_main(rest)
+    from finetune.ship import main as ship_main
+
+    return ship_main(rest)
+
+
 COMMANDS = {"clean": cmd_clean, "summarize": cmd_summarize, "evaluate": cmd_evaluate, "batch": cmd_batch,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,6 @@
 """Corpus readers: each yields Article objects, whatever the format on disk.
 
-Formats: JSON Lines, the ANT corpus (TREC-like files, in a directory or a .tar.gz; parsed tolerantly since not
+Formats: JSON Lines, `document<TAB>title` TSV (ARGEN layout), the ANT corpus (TREC-like files, in a directory or a .tar.gz; parsed tolerantly since not
 every file is well-formed XML), SaudiNewsNet (a directory of its daily zip files), plain text files.
 Errors name the file.
 """
@@ -110,31 +110,104 @@ def read_saudinewsnet(path: str | Path) -> Iterator[Article]:
             raise InputError(f"{zpath}: not a valid zip file") from None
 
 
-def read_jsonl(path: str | Path) -> Iterator[Article]:
-    """JSON Lines: one object per line with `text` (or `paragraphs`), optional id/title/summary/source/url."""
+class LineError(InputError):
+    """A bad line of a JSON Lines file; `line` is its number (the message names the file and line)."""
+
+    def __init__(self, path, line: int, problem: str):
+        super().__init__(f"{path}:{line}: {problem}")
+        self.line = line
+
+
+def _text_field(item: dict, name: str) -> str | None:
+    value = item.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"`{name}` must be a string, got {type(value).__name__}")
+    return value
+
+
+def article_from_json(item) -> Article:
+    """An Article from one JSON object; ValueError naming the field for anything of the wrong type."""
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object")
+    paragraphs = item.get("paragraphs")
+    if paragraphs is not None:
+        if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
+            raise ValueError("`paragraphs` must be a list of strings")
+        paragraphs = [p for p in (collapse_spaces(p) for p in paragraphs) if p]
+    if not paragraphs:
+        text = _text_field(item, "text") or _text_field(item, "content") or ""
+        paragraphs = split_paragraphs(text)
+    if not paragraphs:
+        raise ValueError("no `text` or `paragraphs` field")
+    raw_id = item.get("id")
+    if raw_id is not None and not isinstance(raw_id, (str, int)):
+        raise ValueError("`id` must be a string or a number")
+    url = _text_field(item, "url")
+    return Article(
+        id=str(raw_id) if raw_id not in (None, "") else url or content_id("\n".join(paragraphs)),
+        paragraphs=paragraphs,
+        title=_text_field(item, "title"),
+        reference=_text_field(item, "summary") or _text_field(item, "abstract"),
+        source=_text_field(item, "source"),
+        url=url,
+    )
+
+
+def read_jsonl(path: str | Path, *, errors: str = "raise"):
+    """JSON Lines: one object per line with `text` (or `paragraphs`), optional id/title/summary/source/url.
+
+    errors="raise": the first bad line raises a LineError naming the file and line (corpora for training and
+    evaluation must be clean). errors="collect": yields (article, None) or (None, LineError) per line, so one bad
+    line costs only itself (batch jobs, uploads).
+    """
     path = Path(path)
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, 1):
-            line = decode_text(raw, f"{path}:{lineno}").strip()
-            if not line:
-                continue
             try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(item, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object")
-            paragraphs = item.get("paragraphs") or split_paragraphs(item.get("text") or item.get("content") or "")
-            if not paragraphs:
-                raise InputError(f"{path}:{lineno}: no `text` or `paragraphs` field")
-            yield Article(
-                id=str(item.get("id") or item.get("url") or content_id("\n".join(paragraphs))),
-                paragraphs=list(paragraphs),
-                title=item.get("title") or None,
-                reference=item.get("summary") or item.get("abstract") or None,
-                source=item.get("source") or None,
-                url=item.get("url") or None,
-            )
+                line = decode_text(raw, f"{path}:{lineno}").strip()
+                if not line:
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise LineError(path, lineno, f"invalid JSON ({exc.msg})") from None
+                try:
+                    article = article_from_json(item)
+                except ValueError as exc:
+                    raise LineError(path, lineno, str(exc)) from None
+            except InputError as exc:
+                problem = exc if isinstance(exc, LineError) else LineError(path, lineno, str(exc).split(": ", 1)[-1])
+                if errors == "raise":
+                    raise problem from None
+                yield None, problem
+                continue
+            yield (article, None) if errors == "collect" else article
+
+
+TSV_HEADERS = ({"document", "title"}, {"text", "title"}, {"article", "title"}, {"source", "target"})
+
+
+def read_tsv(path: str | Path) -> Iterator[Article]:
+    """`document<TAB>title` lines (the ARGEN title-generation layout); a header row is allowed. A malformed line is
+    an InputError naming the file and line."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, 1):
+            line = decode_text(raw, f"{path}:{lineno}").rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if lineno == 1 and {f.strip().lower() for f in fields} in TSV_HEADERS:
+                continue
+            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+                raise InputError(f"{path}:{lineno}: expected document<TAB>title, got {len(fields)} field(s)"
+                                 + ("" if len(fields) != 2 else " with an empty one"))
+            document, title = fields
+            paragraphs = split_paragraphs(document.replace("\\n", "\n"))
+            yield Article(id=f"{path.stem}-{lineno}", paragraphs=paragraphs, title=collapse_spaces(title),
+                          source=path.stem)
 
 
 def read_text_file(path: str | Path) -> Article:
@@ -148,6 +221,8 @@ def detect_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
+    if name.endswith(".tsv"):
+        return "tsv"
     if name.endswith((".tar.gz", ".tgz")):
         return "ant"
     if name.endswith(".zip"):
@@ -174,10 +249,12 @@ def read_corpus(path: str | Path, *, fmt: str = "auto") -> Iterator[Article]:
         return read_ant(path)
     if fmt == "saudinewsnet":
         return read_saudinewsnet(path)
+    if fmt == "tsv":
+        return read_tsv(path)
     if fmt == "text":
         files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
         return (read_text_file(f) for f in files)
-    raise InputError(f"unknown corpus format {fmt!r} (use auto, jsonl, ant, saudinewsnet or text)")
+    raise InputError(f"unknown corpus format {fmt!r} (use auto, jsonl, tsv, ant, saudinewsnet or text)")
 
 
 def deduplicate(articles: Iterable[Article]) -> Iterator[Article]:

@@ -7,15 +7,9 @@ checkpoint appears by atomic rename only when complete.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import sys
-import tempfile
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
+from .cache import build_once, cache_dir
 from .errors import ModelLoadError
 
 BASE_NAME = "gemma-3-270m"
@@ -30,53 +24,13 @@ CAUTION = ("written by a small (270M) model: names, numbers and places can be wr
            "article, or use --engine extractive for sentences taken from it")
 
 
-def cache_dir() -> Path:
-    """$SUMMARIZER_CACHE, else $XDG_CACHE_HOME/summarizer, else ~/.cache/summarizer."""
-    if os.environ.get("SUMMARIZER_CACHE"):
-        return Path(os.environ["SUMMARIZER_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "summarizer"
-
-
-@contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("summarizer: another process is preparing the default model; waiting for it...", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def base_model_dir() -> Path:
     return cache_dir() / BASE_NAME
 
 
 def ensure_base_model() -> Path:
     """Return the converted base checkpoint directory, converting the packaged GGUF on first use."""
-    target = base_model_dir()
-    if (target / "config.json").is_file():
-        return target
-    with _file_lock(cache_dir() / f"{BASE_NAME}.lock"):
-        if (target / "config.json").is_file():  # converted by the process we waited for
-            return target
-        print("summarizer: preparing the embedded default model (first run only, about a minute)...",
-              file=sys.stderr, flush=True)
-        started = time.time()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{BASE_NAME}-", dir=cache_dir()))
-        try:
-            _convert_gguf(tmp)
-            os.replace(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        print(f"summarizer: default model ready in {time.time() - started:.0f} s, cached at {target}",
-              file=sys.stderr, flush=True)
-    return target
+    return build_once(base_model_dir(), _convert_gguf, what="the embedded default model (about a minute)")
 
 
 def _convert_gguf(out_dir: Path) -> None:

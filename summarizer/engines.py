@@ -1,21 +1,52 @@
-"""One engine interface for the CLI, evaluation, the web demo and batch jobs.
+"""One engine interface for the CLI, evaluation, the web demo and batch jobs, and the one registry of engines.
 
 An engine turns articles into Summary objects (headline + summary). Engines:
-- `lead`: the first sentence(s), the baseline;
+- `lead`, `lead-K`: the first K sentences, the baseline;
 - `extractive`: TextRank centrality, no weights;
-- a model engine: any Hugging Face seq2seq/causal checkpoint, or the embedded default (gemma-3-270m + our adapter).
+- `default`: the embedded gemma-3-270m + our adapter; `model`: any checkpoint given with --model.
+Model engines run on a backend (summarizer.backends: hf or ct2); the engine does input budgets, prompts, cleanup,
+candidate choice, the faithfulness guard and fallbacks, the same whatever the backend.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from .article import Article, Summary
-from .extractive import headline_candidate, lead_summary, shorten_headline, textrank_summary
-from .generation import TASKS, GenerationSettings
+from .errors import ConfigError
+from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
+    summary_from_ranked
+from .generation import TASKS, GenerationSettings, fit_to_budget
 
-ENGINE_NAMES = ("default", "extractive", "lead", "model")
+ENGINES = {
+    "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
+    "extractive": "TextRank sentences taken from the article; no weights",
+    "lead": "the first sentence (lead-K: the first K sentences)",
+    "model": "any seq2seq/causal checkpoint given with --model (hub id or directory)",
+}
+MODEL_ENGINES = ("default", "model")
+MAX_LEAD_K = 20
+_LEAD_K = re.compile(r"lead-(\d+)")
+
+
+def engine_names() -> tuple[str, ...]:
+    return tuple(ENGINES)
+
+
+def check_engine_name(name: str) -> str:
+    """The name itself when valid (a registry name or lead-K with 1 <= K <= 20); ConfigError naming the problem."""
+    if not isinstance(name, str):
+        raise ConfigError("engine must be a string")
+    if name in ENGINES:
+        return name
+    match = _LEAD_K.fullmatch(name)
+    if match and 1 <= int(match.group(1)) <= MAX_LEAD_K:
+        return name
+    if name.startswith("lead-"):
+        raise ConfigError(f"engine {name!r}: K in lead-K must be a whole number from 1 to {MAX_LEAD_K}")
+    raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)} or lead-K")
 
 
 class Engine(Protocol):
@@ -41,72 +72,117 @@ class LeadEngine:
 
 
 class ExtractiveEngine:
+    """TextRank over at most MAX_RANKED sentences per article, ranked once for both the headline and summary."""
+
     name = "extractive"
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        return [Summary(headline=headline_candidate(a), summary=textrank_summary(a, sentences=settings.summary_sentences),
-                        engine=self.name) for a in articles]
+        out = []
+        for article in articles:
+            ranked = rank_article(article)
+            out.append(Summary(headline=headline_from_ranked(ranked),
+                               summary=summary_from_ranked(ranked, sentences=settings.summary_sentences),
+                               engine=self.name))
+        return out
 
 
 class ModelEngine:
-    """A loaded model; the model is loaded by the caller once and reused for every call."""
+    """A model on a backend, loaded once by the caller and reused for every call."""
 
-    def __init__(self, loaded, *, warnings: Sequence[str] = ()):
-        self.loaded = loaded
-        self.name = loaded.name
+    def __init__(self, backend, *, name: str | None = None, warnings: Sequence[str] = ()):
+        self.backend = backend
+        self.name = name or backend.label
         self.warnings = list(warnings)
+        self._extractive = ExtractiveEngine()
+
+    def generate(self, articles: Sequence[Article], task: str, settings: GenerationSettings
+                 ) -> list[tuple[list[str], bool]]:
+        """Cleaned candidate texts (best first) and whether the input was cut, per article, in input order."""
+        backend, fmt = self.backend, self.backend.task_format
+        max_new = settings.max_new_tokens if task == "summary" else settings.headline_max_new_tokens
+        overhead = backend.count_tokens(fmt.overhead(task), special=True)
+        wanted = settings.max_input_tokens or fmt.input_tokens
+        budget = max(16, min(wanted, backend.position_limit(max_new) - overhead))
+        fitted = [fit_to_budget(a.paragraphs, backend.count_tokens, budget) for a in articles]
+        prompts = [fmt.render(task, text) for text, _ in fitted]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # length-sorted batches pad least
+        results: list = [None] * len(prompts)
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            candidates = backend.generate([prompts[i] for i in batch], task=task, max_new_tokens=max_new,
+                                          settings=settings, sources=[fitted[i][0] for i in batch])
+            for i, options in zip(batch, candidates):
+                texts = [fmt.clean(c.text, task=task, finished=c.finished) for c in options]
+                results[i] = ([t for t in texts if t], fitted[i][1])
+        return results
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        from .model import generate
+        from .faithfulness import SourceIndex
 
-        paragraphs = [a.paragraphs for a in articles]
-        skipped = [("", False)] * len(articles)
-        summaries, headlines = (
-            generate(self.loaded, paragraphs, task=task, settings=settings) if task in tasks else skipped
-            for task in ("summary", "headline")
-        )
+        generated = {task: self.generate(articles, task, settings) if task in tasks else None for task in TASKS}
         results = []
-        for article, (summary, cut_s), (headline, cut_h) in zip(articles, summaries, headlines):
-            warnings = list(self.warnings)
-            if cut_s or cut_h:
-                warnings.append(f"the article was longer than the model's input budget "
-                                f"({settings.max_input_tokens} tokens) and was truncated; its start was kept")
-            # An empty answer helps nobody: fall back to the extractive engine for that part, and say so.
-            if "summary" in tasks and not summary:
-                summary = textrank_summary(article, sentences=settings.summary_sentences)
-                warnings.append("the model returned no summary; an extractive summary is shown instead")
-            if "headline" in tasks and not headline:
-                headline = headline_candidate(article)
-                warnings.append("the model returned no headline; an extractive headline is shown instead")
-            results.append(Summary(headline=headline, summary=summary, engine=self.name,
-                                   truncated=cut_s or cut_h, warnings=warnings))
+        for k, article in enumerate(articles):
+            index = SourceIndex(article.text)
+            summary = Summary(headline="", summary="", engine=self.name, warnings=list(self.warnings))
+            fallback_summary = None
+            for task in TASKS:
+                if generated[task] is None:
+                    continue
+                texts, cut = generated[task][k]
+                summary.truncated |= cut
+                text, support = _choose(texts, index)
+                if not text:
+                    reason = "لم يكتب النموذج نصا"
+                elif settings.guard and not support.supported:
+                    reason = support.reason()
+                else:
+                    setattr(summary, task, text)
+                    continue
+                # An empty or unsupported answer helps nobody: the extractive text for that field, and say so.
+                fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]
+                setattr(summary, task, getattr(fallback_summary, task))
+                summary.fallback[task] = reason
+                summary.warnings.append(f"{_FIELD_AR[task]}: استُبدل نص النموذج بنص مأخوذ من المقال ({reason})")
+            if summary.truncated:
+                summary.warnings.append("المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج بدايته")
+            results.append(summary)
         return results
 
 
+_FIELD_AR = {"headline": "العنوان", "summary": "الملخص"}
+
+
+def _choose(texts: list[str], index):
+    """The most likely candidate the article supports, else the most likely one (for the guard to judge)."""
+    checked = [(text, index.check(text)) for text in texts]
+    for text, support in checked:
+        if support.supported:
+            return text, support
+    return checked[0] if checked else ("", None)
+
+
 def make_engine(name: str = "default", *, model: str | None = None, adapter: str | None = None,
-                device: str = "auto", threads: int | None = None) -> Engine:
+                backend: str | None = None, device: str = "auto", threads: int | None = None) -> Engine:
     """Build an engine by name. `model` (a hub id or directory) selects a model engine whatever `name` says."""
+    from .backends import DEFAULT_BACKEND, load_backend
+
+    name = check_engine_name(name)
+    adapter = None if adapter == "none" and name != "default" else adapter
     if model is not None or name == "model":
         if model is None:
-            from .errors import ModelLoadError
-
-            raise ModelLoadError("engine 'model' needs --model PATH_OR_ID")
-        from .model import load_model
-
-        return ModelEngine(load_model(model, adapter=adapter, device=device, threads=threads))
+            raise ConfigError("engine 'model' needs --model PATH_OR_ID")
+        loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads)
+        return ModelEngine(loaded)
     if name == "extractive":
         return ExtractiveEngine()
     if name.startswith("lead"):
-        k = int(name.split("-", 1)[1]) if "-" in name else 1
-        return LeadEngine(k)
-    if name == "default":
-        from . import default_model
-        from .model import load_model
+        return LeadEngine(int(name.split("-", 1)[1]) if "-" in name else 1)
+    from . import default_model
 
-        # --adapter none: the untuned base, for measuring what the adapter adds.
-        adapter_dir = None if adapter == "none" else adapter or default_model.default_adapter()
-        warnings = [default_model.CAUTION] if adapter_dir else [default_model.UNTUNED_WARNING]
-        loaded = load_model(default_model.ensure_base_model(), adapter=adapter_dir, device=device, threads=threads)
-        loaded.name = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")
-        return ModelEngine(loaded, warnings=warnings)
-    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)} or lead-K")
+    # --adapter none: the untuned base, for measuring what the adapter adds.
+    adapter_dir = None if adapter == "none" else adapter or default_model.default_adapter()
+    warnings = [default_model.CAUTION] if adapter_dir else [default_model.UNTUNED_WARNING]
+    loaded = load_backend(backend or DEFAULT_BACKEND, str(default_model.ensure_base_model()), adapter=adapter_dir,
+                          device=device, threads=threads)
+    label = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")
+    return ModelEngine(loaded, name=label, warnings=warnings)

@@ -13,5 +13,5 @@ class ModelLoadError(SummarizerError):
     """A model, tokenizer or adapter could not be loaded from the given path or id."""
 
 
-class ConfigError(SummarizerError):
+class ConfigError(SummarizerError, ValueError):
     """A configuration file or override is invalid; the message lists every problem."""

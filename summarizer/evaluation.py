@@ -2,9 +2,14 @@
 
 Protocols (what the engine sees -> what it is scored against):
 - lead:     body without the lead paragraph -> the lead paragraph (summary);
-- abstract: whole text -> the corpus ABSTRACT (summary; XL-Sum style, meaningful where abstracts are independent);
-- headline: body without the lead paragraph -> the title (headline, with BLEU).
-Articles too short for a protocol are skipped and counted.
+- abstract: whole text -> the corpus ABSTRACT (summary; meaningful where abstracts are independent);
+- xlsum:    text without its first paragraph (which restates the abstract) -> the independent abstract (summary;
+            how XL-Sum builds its BBC pairs, so numbers read beside published ones);
+- headline: body without the lead paragraph -> the title (headline, with BLEU);
+- title:    the whole document -> the title (headline, with BLEU; ARGEN-style, for documents without a lead
+            paragraph, e.g. `document<TAB>title` files).
+Articles unusable for a protocol are skipped and counted. Every engine is also measured for faithfulness: what its
+outputs hold that its input does not support (summarizer.faithfulness).
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from pathlib import Path
 from .article import Article
 from .corpora import deduplicate, read_corpus, select_split
 from .engines import Engine
+from .errors import InputError
 from .generation import GenerationSettings
 from .rouge import ROUGE_TYPES, corpus_bleu, rouge_report
 from .text import tokens, word_count
 
-PROTOCOLS = ("lead", "abstract", "headline")
+PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")
+HEADLINE_PROTOCOLS = ("headline", "title")
 MIN_BODY_WORDS = 30
 
 
@@ -52,7 +59,7 @@ def prepare(articles, protocol: str, *, source: str | None = None) -> Prepared:
     for article in articles:
         if source and (article.source or "").lower() != source.lower():
             continue
-        if protocol == "abstract":
+        if protocol in ("abstract", "xlsum"):
             ref = article.reference
             if not ref:
                 skip("no abstract")
@@ -60,7 +67,15 @@ def prepare(articles, protocol: str, *, source: str | None = None) -> Prepared:
             if repeats_text(ref, article.text):
                 skip("abstract repeats the lead")  # not an independent summary (SkyNews, AlArabiya, France24)
                 continue
-            inputs = article.paragraphs
+            if protocol == "xlsum" and len(article.paragraphs) < 2:
+                skip("one paragraph only")
+                continue
+            inputs = article.paragraphs if protocol == "abstract" else article.body
+        elif protocol == "title":
+            inputs, ref = article.paragraphs, article.title
+            if not ref:
+                skip("no title")
+                continue
         else:
             if len(article.paragraphs) < 2:
                 skip("one paragraph only")
@@ -84,7 +99,7 @@ def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: Gene
     """Predictions for a protocol (summary or headline) with a progress bar; returns (predictions, seconds)."""
     from tqdm.auto import tqdm
 
-    field_name = "headline" if protocol == "headline" else "summary"
+    field_name = "headline" if protocol in HEADLINE_PROTOCOLS else "summary"
     predictions: list[str] = []
     started = time.perf_counter()
     chunk = max(1, settings.batch_size * 4)
@@ -98,39 +113,56 @@ def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: Gene
 
 
 def evaluate(engines: list[Engine], articles: list[Article], protocol: str, settings: GenerationSettings,
-             *, out_dir: str | Path | None = None, stemmer: str = "none", source: str | None = None,
-             limit: int | None = None, progress: bool = True) -> dict:
-    """Score each engine on one protocol; write report.json and predictions-<engine>.jsonl when out_dir is set."""
+             *, out_dir: str | Path | None = None, stemmer: str = "none", scorer: str = "project",
+             source: str | None = None, limit: int | None = None, progress: bool = True) -> dict:
+    """Score each engine on one protocol, ROUGE and faithfulness side by side; write report.json and
+    predictions-<engine>.jsonl when out_dir is set. InputError when the protocol leaves no article to score."""
+    from .faithfulness import SourceIndex, summarize_rates
+
     prepared = prepare(articles, protocol, source=source)
     if limit:
         prepared.inputs, prepared.references = prepared.inputs[:limit], prepared.references[:limit]
-    report = {"protocol": protocol, "n": len(prepared.inputs), "skipped": prepared.skipped, "stemmer": stemmer,
-              "source": source or "all", "rows": []}
+    if not prepared.inputs:
+        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(prepared.skipped.items())) or "none"
+        raise InputError(f"no articles to score for protocol {protocol!r}"
+                         f"{' and source ' + repr(source) if source else ''} (read {len(articles)}; skipped: {skipped})")
+    report = {"protocol": protocol, "n": len(prepared.inputs), "skipped": prepared.skipped, "scorer": scorer,
+              "stemmer": stemmer if scorer == "project" else "nltk-snowball-arabic", "source": source or "all",
+              "rows": []}
     out = Path(out_dir) if out_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
+    indexes = [SourceIndex(article.text) for article in prepared.inputs]
     for engine in engines:
         predictions, seconds = run_engine(engine, prepared, protocol, settings, progress=progress)
-        rouge = rouge_report(predictions, prepared.references, stemmer=stemmer)
-        row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES}}
-        if protocol == "headline":
+        rouge = rouge_report(predictions, prepared.references, stemmer=stemmer, scorer=scorer)
+        supports = [index.check(pred) for index, pred in zip(indexes, predictions)]
+        row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES},
+               "faithfulness": summarize_rates(supports)}
+        if protocol in HEADLINE_PROTOCOLS:
             row["bleu"] = corpus_bleu(predictions, prepared.references)
         report["rows"].append(row)
         if out:
             with open(out / f"predictions-{engine.name.replace('/', '_')}.jsonl", "w", encoding="utf-8") as handle:
-                for article, pred, ref, item in zip(prepared.inputs, predictions, prepared.references, rouge["items"]):
+                for article, pred, ref, item, support in zip(prepared.inputs, predictions, prepared.references,
+                                                             rouge["items"], supports):
                     handle.write(json.dumps({"id": article.id, "source": article.source, "prediction": pred,
-                                             "reference": ref, **item}, ensure_ascii=False) + "\n")
+                                             "reference": ref, **item, "faithfulness": support.to_dict()},
+                                            ensure_ascii=False) + "\n")
     if out:
         (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report
 
 
 def format_table(report: dict) -> str:
-    """A plain-text table: R1/R2/RL/RLsum F1 x100 with 95% bootstrap CIs, BLEU for headlines, counts, seconds."""
-    head = f"protocol={report['protocol']} source={report['source']} n={report['n']} stemmer={report['stemmer']}"
+    """A plain-text table: R1/R2/RL/RLsum F1 x100 with 95% bootstrap CIs, BLEU for headlines, then faithfulness:
+    % outputs with an unsupported number, novel content words %, novel rare words per output; counts, seconds."""
+    head = (f"protocol={report['protocol']} source={report['source']} n={report['n']} scorer={report['scorer']} "
+            f"stemmer={report['stemmer']}")
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report["skipped"].items())) or "none"
-    cols = ["engine", *("R1", "R2", "RL", "RLsum"), *(["BLEU"] if report["protocol"] == "headline" else []), "sec"]
+    headline = report["protocol"] in HEADLINE_PROTOCOLS
+    cols = ["engine", *("R1", "R2", "RL", "RLsum"), *(["BLEU"] if headline else []), "num%", "novel%", "rare/out",
+            "sec"]
     lines = [head, f"skipped: {skipped}", " | ".join(cols)]
     for row in report["rows"]:
         cells = [row["engine"]]
@@ -139,8 +171,13 @@ def format_table(report: dict) -> str:
             cells.append(f"{100 * s['mean']:.2f} [{100 * s['low']:.2f}-{100 * s['high']:.2f}]")
         if "bleu" in row:
             cells.append(f"{row['bleu']:.2f}")
+        f = row["faithfulness"]
+        cells += [f"{100 * f['outputs_with_unsupported_number']:.1f}", f"{100 * f['novel_content_word_rate']:.1f}",
+                  f"{f['novel_rare_words_per_output']:.2f}"]
         cells.append(f"{row['seconds']:.1f}")
         lines.append(" | ".join(cells))
+    lines.append("num% = outputs with a number the input lacks; novel% = content words not in the input; "
+                 "rare/out = novel rare words (likely invented names) per output")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from .article import Article
 from .text import content_tokens, split_sentences, word_count
@@ -27,83 +28,127 @@ def strip_dateline(sentence: str) -> str:
     return _DATELINE.sub("", sentence, count=1)
 
 
-def article_sentences(article: Article, *, skip_lead: bool = False) -> list[str]:
-    paragraphs = article.body if skip_lead else article.paragraphs
-    return [s for p in paragraphs for s in split_sentences(p)]
+def article_sentences(article: Article, *, skip_lead: bool = False, limit: int | None = None) -> list[str]:
+    """The article's sentences in order (the first `limit` only: later ones are never split)."""
+    out: list[str] = []
+    for paragraph in article.body if skip_lead else article.paragraphs:
+        out += split_sentences(paragraph)
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
+    return out
 
 
 def lead_summary(article: Article, k: int = 1) -> str:
     """The first k sentences (Lead-k)."""
-    return " ".join(article_sentences(article)[:k])
+    return " ".join(article_sentences(article, limit=k))
 
 
-def _tfidf_vectors(sentences: list[list[str]]) -> list[dict[str, float]]:
-    df = Counter(t for s in sentences for t in set(s))
-    n = len(sentences)
-    vectors = []
-    for toks in sentences:
-        tf = Counter(toks)
-        vec = {t: (1 + math.log(c)) * math.log(1 + n / df[t]) for t, c in tf.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        vectors.append({t: v / norm for t, v in vec.items()})
-    return vectors
+MAX_RANKED = 300
+"""Sentences ranked per article: news is front-loaded, and ranking is quadratic in the number of sentences, so a
+hostile 50,000-sentence page costs no more than a long article."""
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(t, 0.0) for t, v in a.items())
+def _tfidf_matrix(sentences: list[list[str]]):
+    """Rows: L2-normalized TF-IDF vectors of the sentences (sublinear tf, smoothed idf)."""
+    import numpy as np
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for i, toks in enumerate(sentences):
+        for t, c in Counter(toks).items():
+            rows.append(i)
+            cols.append(vocab.setdefault(t, len(vocab)))
+            vals.append(1 + math.log(c))
+    matrix = np.zeros((len(sentences), max(1, len(vocab))))
+    if vals:
+        matrix[rows, cols] = vals
+        df = (matrix > 0).sum(axis=0)
+        matrix *= np.log(1 + len(sentences) / np.maximum(df, 1))
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def rank_sentences(sentences: list[str], *, position_weight: float = 0.5, damping: float = 0.85) -> list[float]:
     """TextRank over TF-IDF cosine similarity of lightly stemmed content tokens, with a lead-position prior.
 
     News is front-loaded, so the PageRank teleport distribution favours early sentences (1/(1+i) decay mixed
-    with uniform by `position_weight`).
+    with uniform by `position_weight`). Vectorized: the power iteration is a matrix product.
     """
+    return _rank(sentences, _tfidf_matrix([content_tokens(s) for s in sentences]), position_weight, damping)
+
+
+def _rank(sentences: list[str], vectors, position_weight: float = 0.5, damping: float = 0.85) -> list[float]:
+    import numpy as np
+
     n = len(sentences)
     if n == 0:
         return []
-    vectors = _tfidf_vectors([content_tokens(s) for s in sentences])
-    sim = [[_cosine(vectors[i], vectors[j]) if i != j else 0.0 for j in range(n)] for i in range(n)]
-    out_weight = [sum(row) or 1.0 for row in sim]
-    prior = [(1 - position_weight) / n + position_weight * (1 / (1 + i)) for i in range(n)]
-    total = sum(prior)
-    prior = [p / total for p in prior]
+    sim = vectors @ vectors.T
+    np.fill_diagonal(sim, 0.0)
+    out_weight = sim.sum(axis=1)
+    out_weight[out_weight == 0] = 1.0
+    transition = sim / out_weight[:, None]  # row j: where sentence j sends its score
+    prior = (1 - position_weight) / n + position_weight / (1 + np.arange(n))
+    prior /= prior.sum()
     # Sentences too short to stand alone ("وأضاف:") get no prior mass.
-    prior = [p if word_count(s) >= 5 else 0.0 for p, s in zip(prior, sentences)]
-    total = sum(prior) or 1.0
-    prior = [p / total for p in prior]
-    scores = list(prior)
+    prior *= np.array([word_count(s) >= 5 for s in sentences], dtype=float)
+    prior /= prior.sum() or 1.0
+    scores = prior.copy()
     for _ in range(50):
-        new = [
-            (1 - damping) * prior[i] + damping * sum(sim[j][i] / out_weight[j] * scores[j] for j in range(n))
-            for i in range(n)
-        ]
-        if max(abs(a - b) for a, b in zip(new, scores)) < 1e-8:
+        new = (1 - damping) * prior + damping * (transition.T @ scores)
+        if np.abs(new - scores).max() < 1e-8:
             scores = new
             break
         scores = new
-    return scores
+    return scores.tolist()
 
 
-def textrank_summary(article: Article, *, sentences: int = 3, redundancy: float = 0.6) -> str:
+@dataclass
+class RankedArticle:
+    """An article's first MAX_RANKED sentences, their TF-IDF vectors and TextRank scores: computed once, used for
+    both the headline and the summary."""
+
+    sentences: list[str]
+    vectors: object
+    scores: list[float]
+
+
+def rank_article(article: Article, *, max_sentences: int = MAX_RANKED) -> RankedArticle:
+    sentences = article_sentences(article, limit=max_sentences)
+    vectors = _tfidf_matrix([content_tokens(s) for s in sentences])
+    return RankedArticle(sentences, vectors, _rank(sentences, vectors))
+
+
+def summary_from_ranked(ranked: RankedArticle, *, sentences: int = 3, redundancy: float = 0.6) -> str:
     """The top-ranked sentences, skipping near-duplicates of ones already chosen, in original order."""
-    candidates = article_sentences(article)
-    if not candidates:
-        return ""
-    scores = rank_sentences(candidates)
-    vectors = _tfidf_vectors([content_tokens(s) for s in candidates])
+    candidates, scores, vectors = ranked.sentences, ranked.scores, ranked.vectors
     chosen: list[int] = []
     for i in sorted(range(len(candidates)), key=lambda i: -scores[i]):
         if len(chosen) >= sentences:
             break
         if word_count(candidates[i]) < 5 and len(candidates) > sentences:
             continue
-        if any(_cosine(vectors[i], vectors[j]) > redundancy for j in chosen):
+        if any(float(vectors[i] @ vectors[j]) > redundancy for j in chosen):
             continue
         chosen.append(i)
     return " ".join(candidates[i] for i in sorted(chosen))
+
+
+def headline_from_ranked(ranked: RankedArticle) -> str:
+    """The best-ranked sentence among the first few, shortened at a clause boundary to ≤ 14 words."""
+    if not ranked.sentences:
+        return ""
+    window = range(min(len(ranked.sentences), 5))  # headlines come from the top of a news story
+    best = max(window, key=lambda i: ranked.scores[i])
+    return shorten_headline(ranked.sentences[best])
+
+
+def textrank_summary(article: Article, *, sentences: int = 3, redundancy: float = 0.6) -> str:
+    return summary_from_ranked(rank_article(article), sentences=sentences, redundancy=redundancy)
+
+
+def headline_candidate(article: Article) -> str:
+    return headline_from_ranked(rank_article(article))
 
 
 _REPORTING = re.compile(
@@ -150,14 +195,3 @@ def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
     if text.count('"') % 2:  # a quotation cut in half reads as an error
         text = text.replace('"', "")
     return text
-
-
-def headline_candidate(article: Article) -> str:
-    """The best-ranked sentence among the first few, shortened at a clause boundary to ≤ 14 words."""
-    candidates = article_sentences(article)
-    if not candidates:
-        return ""
-    scores = rank_sentences(candidates)
-    window = range(min(len(candidates), 5))  # headlines come from the top of a news story
-    best = max(window, key=lambda i: scores[i])
-    return shorten_headline(candidates[best])

@@ -6,6 +6,7 @@ The model side knows nothing about page cleaning: it receives article paragraphs
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -26,14 +27,24 @@ class GenerationSettings:
     """Most new tokens for a headline."""
     num_beams: int = 1
     """Beam width; 1 is greedy decoding (fastest on a CPU)."""
+    num_candidates: int = 1
+    """Candidates kept from the beams and reranked by likelihood and faithfulness (at most num_beams)."""
     length_penalty: float = 1.0
     """Beam-search length penalty (>1 favours longer outputs)."""
     no_repeat_ngram_size: int = 3
     """Forbid repeating any n-gram of this size (0 disables)."""
     repetition_penalty: float = 1.1
     """Penalty on tokens already generated (1.0 disables)."""
-    max_input_tokens: int = 384
-    """Token budget for the article text; longer articles are cut at paragraph/sentence boundaries."""
+    source_boost: float = 0.0
+    """Logit bonus for tokens that occur in the article (source-aware decoding; 0 disables)."""
+    strict_source: bool = False
+    """Allow only tokens of the article and a short list of function words and punctuation."""
+    guard: bool = True
+    """Replace a model headline or summary holding a number or a rare word the article lacks with the
+    extractive one, and say so in the result."""
+    max_input_tokens: int = 0
+    """Token budget for the article text (0 = the budget the model was trained with, saved with it); longer
+    articles are cut at paragraph/sentence boundaries."""
     batch_size: int = 8
     """Articles per forward pass (batches are formed from length-sorted inputs)."""
     summary_sentences: int = 2
@@ -41,35 +52,39 @@ class GenerationSettings:
 
     def problems(self) -> list[str]:
         errors = []
-        for name in ("max_new_tokens", "headline_max_new_tokens", "num_beams", "max_input_tokens", "batch_size",
+        for name in ("max_new_tokens", "headline_max_new_tokens", "num_beams", "num_candidates", "batch_size",
                      "summary_sentences"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 errors.append(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.no_repeat_ngram_size, int) or self.no_repeat_ngram_size < 0:
-            errors.append(f"no_repeat_ngram_size must be an integer >= 0, got {self.no_repeat_ngram_size!r}")
+        for name in ("max_input_tokens", "no_repeat_ngram_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                errors.append(f"{name} must be an integer >= 0, got {value!r}")
         for name in ("length_penalty", "repetition_penalty"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
                 errors.append(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.source_boost, (int, float)) or not math.isfinite(self.source_boost) or \
+                self.source_boost < 0:
+            errors.append(f"source_boost must be a number >= 0, got {self.source_boost!r}")
+        if isinstance(self.num_candidates, int) and isinstance(self.num_beams, int) and \
+                self.num_candidates > self.num_beams >= 1:
+            errors.append(f"num_candidates ({self.num_candidates}) cannot exceed num_beams ({self.num_beams})")
         return errors
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerationSettings":
-        """Build from user input; unknown names and bad values raise ValueError listing every problem."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        errors = [f"unknown setting {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
-        settings = cls(**{k: v for k, v in values.items() if k in known})
-        errors += settings.problems()
-        if errors:
-            raise ValueError("; ".join(errors))
-        return settings
+        """Build from user input; unknown names and bad values raise ConfigError listing every problem."""
+        from .settings import build
+
+        return build(cls, values)
 
 
 @dataclass
 class TaskFormat:
-    """How a task is put to a model. Saved next to weights/adapters so training and inference agree."""
+    """Everything about how a task is put to a model, in one object saved next to the weights/adapter, so that
+    training and serving read the same thing: rendering, the input budget, stop strings, output cleanup."""
 
     kind: str = "causal"
     """'seq2seq' (source prefixes) or 'causal' (prompt templates, target follows the prompt)."""
@@ -80,6 +95,12 @@ class TaskFormat:
             "headline": "{text}\n\nعنوان الخبر:",
         }
     )
+    input_tokens: int = 384
+    """Tokens of article text the model sees (the template not counted); training cuts inputs to the same."""
+    stop_strings: list[str] = field(default_factory=lambda: ["<end_of_turn>"])
+    """Tokens that end an answer besides the tokenizer's eos (chat-tuned bases end turns with these)."""
+    one_line: list[str] = field(default_factory=lambda: ["headline"])
+    """Tasks whose answer is a single line: a causal model stops at the newline."""
 
     def render(self, task: str, text: str) -> str:
         if task not in TASKS:
@@ -90,6 +111,26 @@ class TaskFormat:
 
     def overhead(self, task: str) -> str:
         return self.render(task, "")
+
+    def labels(self) -> list[str]:
+        """The answer cues of this format ("ملخص الخبر:"), which a model sometimes echoes before its answer."""
+        cues = [t.replace("{text}", "").strip() for t in self.templates.values()]
+        return [c for c in cues + [p.strip() for p in self.prefixes.values()] if c]
+
+    def stop_token_ids(self, tokenizer, task: str) -> list[int]:
+        ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        for token in self.stop_strings:
+            tid = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids:
+                ids.append(tid)
+        if self.kind == "causal" and task in self.one_line:
+            newline = tokenizer("\n", add_special_tokens=False).input_ids
+            if len(newline) == 1 and newline[0] not in ids:
+                ids.append(newline[0])
+        return ids
+
+    def clean(self, text: str, *, task: str, finished: bool) -> str:
+        return clean_output(text, task=task, finished=finished, labels=self.labels())
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / TASK_FORMAT_FILE
@@ -102,7 +143,8 @@ class TaskFormat:
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**data)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def leading_sentences(text: str, count_tokens, budget: int) -> list[str]:
@@ -146,11 +188,14 @@ def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str
 _REPEAT_SPLIT = re.compile(r"(?<=[.!؟?؛])\s+")
 
 
-def clean_output(text: str, *, task: str, finished: bool) -> str:
+_COMMON_LABELS = ("ملخص الخبر:", "عنوان الخبر:", "الملخص:", "العنوان:", "summary:", "headline:", "summarize:")
+
+
+def clean_output(text: str, *, task: str, finished: bool, labels: list[str] | tuple[str, ...] = ()) -> str:
     """Tidy generated text: first line only, no echoed labels, no repeated sentences, no cut-off words."""
     text = re.sub(r"<[^>]{1,40}>", " ", text).strip()  # stray HTML tags the base model learned from the web
-    for label in ("ملخص الخبر:", "عنوان الخبر:", "الملخص:", "العنوان:", "summary:", "headline:", "summarize:"):
-        if text.lower().startswith(label):
+    for label in (*labels, *_COMMON_LABELS):
+        if label and text.lower().startswith(label.lower()):
             text = text[len(label) :].strip()
     text = text.split("\n", 1)[0].strip() if task == "headline" else " ".join(text.split("\n")).strip()
     seen: set[str] = set()

@@ -5,63 +5,85 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from .clean import MAX_PAGE_CHARS, clean_page
+from .clean import MAX_PAGE_CHARS, CleanedPage, clean_page
 from .corpora import decode_text
 from .engines import Engine
 from .errors import InputError
 from .generation import GenerationSettings
-
-
-@dataclass
-class ArticleResult:
-    id: str
-    title: str | None
-    headline: str
-    summary: str
-    cleaned_text: str
-    engine: str
-    seconds: float
-    truncated: bool = False
-    warnings: list[str] = field(default_factory=list)
-    secondary: bool = False
-    """True for an article found after the page's main one (e.g. after "إقرأ أيضاً")."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .record import ArticleResult
 
 
 @dataclass
 class PageResult:
+    """One page: its article records (one error record when the page could not be used) and what was removed."""
+
+    page: str
     articles: list[ArticleResult]
-    removed: list[dict]
+    removed: list[dict] = field(default_factory=list)
+    error: str | None = None
 
 
-def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: GenerationSettings) -> list[PageResult]:
-    """Clean each (page_id, text) and summarize every article of every page in one engine call.
+def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: GenerationSettings,
+                    *, urls: dict[str, str] | None = None) -> list[PageResult]:
+    """Clean each (page_id, text) and summarize every article of every page in one batched engine call.
 
-    Raises InputError for the first page that cannot be used (callers wanting per-item errors call per page).
+    A page that cannot be used gives a PageResult with `error` set (and one error record), never an exception, so
+    one bad page does not cost the others; callers decide whether that is fatal.
     """
-    cleaned = [clean_page(text, page_id=page_id) for page_id, text in pages]
-    articles = [a for page in cleaned for a in page.articles]
+    cleaned: list[CleanedPage | InputError] = []
+    for page_id, text in pages:
+        try:
+            cleaned.append(clean_page(text, page_id=page_id or None))
+        except InputError as exc:
+            cleaned.append(exc)
+    articles = [a for page in cleaned if isinstance(page, CleanedPage) for a in page.articles]
     started = time.perf_counter()
-    summaries = engine.summarize(articles, settings=settings)
-    per_article = (time.perf_counter() - started) / max(1, len(articles))
+    summaries = engine.summarize(articles, settings=settings) if articles else []
+    per_article = round((time.perf_counter() - started) / max(1, len(articles)), 3)
     results, k = [], 0
-    for page in cleaned:
+    for (page_id, _), page in zip(pages, cleaned):
+        url = (urls or {}).get(page_id)
+        if isinstance(page, InputError):
+            results.append(PageResult(page=page_id, articles=[ArticleResult.failed(page_id, str(page), page=page_id,
+                                                                                      url=url)], error=str(page)))
+            continue
         out = []
         for position, article in enumerate(page.articles):
             summary = summaries[k]
             k += 1
             warnings = list(summary.warnings)
             if len(page.articles) > 1 and position == 0:
-                warnings.append(f"the page holds {len(page.articles)} articles; each is summarized separately")
-            out.append(ArticleResult(id=article.id, title=article.title, headline=summary.headline,
-                                     summary=summary.summary, cleaned_text=article.text, engine=summary.engine,
-                                     seconds=round(per_article, 3), truncated=summary.truncated, warnings=warnings,
-                                     secondary=position > 0))
-        results.append(PageResult(articles=out, removed=[asdict(r) for r in page.removed]))
+                warnings.append(f"تحتوي الصفحة على {len(page.articles)} مقالات؛ لُخّص كل منها على حدة")
+            out.append(ArticleResult(id=article.id, page=page_id, url=url, title=article.title,
+                                     headline=summary.headline, summary=summary.summary, engine=summary.engine,
+                                     secondary=position > 0, truncated=summary.truncated,
+                                     fallback=dict(summary.fallback), faithfulness=dict(summary.faithfulness),
+                                     warnings=warnings, cleaned_text=article.text,
+                                     timings={"summarize": per_article}))
+        results.append(PageResult(page=page_id, articles=out, removed=[asdict(r) for r in page.removed]))
     return results
+
+
+def max_page_bytes(max_chars: int = MAX_PAGE_CHARS) -> int:
+    return max_chars * 4  # UTF-8 Arabic is 2 bytes a letter; 4 leaves room for any script
+
+
+def read_limited(handle: BinaryIO, name: str, *, max_chars: int = MAX_PAGE_CHARS) -> str:
+    """Read at most the page limit + 1 byte from any stream (a FIFO, /dev/zero or endless stdin cannot exhaust
+    memory), then decode it with a clear InputError naming `name`."""
+    limit = max_page_bytes(max_chars)
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = handle.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise InputError(f"{name}: over the size limit for one page ({max_chars:,} characters)")
+    return decode_text(b"".join(chunks), name)
 
 
 def read_page_file(path: str | Path, *, max_chars: int = MAX_PAGE_CHARS) -> str:
@@ -71,11 +93,8 @@ def read_page_file(path: str | Path, *, max_chars: int = MAX_PAGE_CHARS) -> str:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a text file")
-    size = path.stat().st_size
-    if size > max_chars * 4:  # UTF-8 Arabic is 2 bytes a letter; 4 leaves room for any script
-        raise InputError(f"{path}: {size:,} bytes, over the size limit for one page ({max_chars:,} characters)")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            return read_limited(handle, str(path), max_chars=max_chars)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    return decode_text(data, str(path))

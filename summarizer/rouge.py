@@ -18,6 +18,10 @@ from .text import light_stem, split_sentences, tokens
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 STEMMERS = ("none", "light", "isri")
+SCORERS = ("project", "xlsum")
+"""project: the Arabic tokenizer above (optionally stemmed); xlsum: exactly XL-Sum's scorer, the
+`multilingual-rouge` package with lang="arabic" and stemming on (NLTK's Arabic Snowball stemmer)."""
+NLTK_DATA = Path(__file__).parent / "data" / "nltk_data"
 METRIC_DIR = Path(__file__).parent / "metrics" / "arabic_rouge"
 
 
@@ -48,16 +52,35 @@ def lsum_text(text: str) -> str:
     return "\n".join(split_sentences(text))
 
 
-def score_pairs(predictions: list[str], references: list[str], *, stemmer: str = "none") -> list[dict[str, float]]:
-    """Per-item ROUGE F1 for each pair (rouge1, rouge2, rougeL, rougeLsum)."""
-    from rouge_score import rouge_scorer
+def xlsum_scorer():
+    """XL-Sum's scorer, offline: NLTK's Arabic stopword list (read by the stemmer) is shipped in the package."""
+    import nltk
 
+    if str(NLTK_DATA) not in nltk.data.path:
+        nltk.data.path.append(str(NLTK_DATA))
+    from multilingual_rouge import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True, lang="arabic")
+
+
+def score_pairs(predictions: list[str], references: list[str], *, stemmer: str = "none",
+                scorer: str = "project") -> list[dict[str, float]]:
+    """Per-item ROUGE F1 for each pair (rouge1, rouge2, rougeL, rougeLsum)."""
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=ArabicTokenizer(stemmer))
+    if scorer not in SCORERS:
+        raise ValueError(f"unknown scorer {scorer!r}; choose one of {', '.join(SCORERS)}")
+    if scorer == "xlsum":
+        rouge = xlsum_scorer()
+        prepare = lambda text: text  # noqa: E731 - the package splits and tokenizes itself, as in XL-Sum
+    else:
+        from rouge_score import rouge_scorer
+
+        rouge = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=ArabicTokenizer(stemmer))
+        prepare = lsum_text
     out = []
     for pred, ref in zip(predictions, references):
-        scores = scorer.score(lsum_text(ref), lsum_text(pred))
+        scores = rouge.score(prepare(ref), prepare(pred))
         out.append({k: scores[k].fmeasure for k in ROUGE_TYPES})
     return out
 
@@ -96,12 +119,14 @@ def bootstrap(values: list[float], *, resamples: int = 1000, seed: int = 0, leve
     return Interval(sum(values) / n, means[int(alpha * resamples)], means[min(resamples - 1, int((1 - alpha) * resamples))])
 
 
-def rouge_report(predictions: list[str], references: list[str], *, stemmer: str = "none", seed: int = 0) -> dict:
+def rouge_report(predictions: list[str], references: list[str], *, stemmer: str = "none", seed: int = 0,
+                 scorer: str = "project") -> dict:
     """Per-item scores, means and bootstrap 95% CIs for each ROUGE type, with the tokenization recorded."""
-    items = score_pairs(predictions, references, stemmer=stemmer)
+    items = score_pairs(predictions, references, stemmer=stemmer, scorer=scorer)
     return {
-        "tokenizer": "arabic-normalized",
-        "stemmer": stemmer,
+        "scorer": scorer,
+        "tokenizer": "arabic-normalized" if scorer == "project" else "multilingual-rouge (lang=arabic)",
+        "stemmer": stemmer if scorer == "project" else "nltk-snowball-arabic",
         "n": len(items),
         "scores": {k: bootstrap([it[k] for it in items], seed=seed).as_dict() for k in ROUGE_TYPES},
         "items": items,

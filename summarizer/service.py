@@ -1,4 +1,9 @@
-"""What the web demo and the JSON API share: engines loaded once (lazily), request validation, a bounded queue."""
+"""What the web demo and the JSON API share: engines loaded once (lazily), request validation, a bounded queue.
+
+Requests are hostile until checked: bodies over the size limit are refused before they are read whole, validation
+errors name the field without echoing the input back, and a client can only use the engines this server was
+started to serve (weightless engines always; a model engine only when it is the server's own).
+"""
 
 from __future__ import annotations
 
@@ -9,54 +14,64 @@ import json
 import os
 import threading
 import time
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from .engines import make_engine
-from .errors import InputError, ModelLoadError
+from .clean import MAX_PAGE_CHARS
+from .engines import MODEL_ENGINES, check_engine_name, engine_names, make_engine
+from .errors import ConfigError, InputError, ModelLoadError
 from .generation import GenerationSettings
 from .pipeline import summarize_pages
+from .record import CSV_COLUMNS, csv_row
+from .settings import build, pydantic_model
 
-ENGINE_CHOICES = ("default", "extractive", "lead")
+MAX_PAGES_PER_REQUEST = 32
+# A page is at most MAX_PAGE_CHARS characters; JSON may escape each as \uXXXX (6 bytes). Room for a batch of a few
+# full pages; larger batches belong to `summarizer batch`.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class Engines:
     """Engines by name, each built on first use and then reused (a model is never loaded per request)."""
 
-    def __init__(self, default: str | None = None, model: str | None = None, adapter: str | None = None):
-        self.default = default or os.environ.get("SUMMARIZER_ENGINE", "default")
+    def __init__(self, default: str | None = None, model: str | None = None, adapter: str | None = None,
+                 backend: str | None = None):
+        self.default = check_engine_name(default or os.environ.get("SUMMARIZER_ENGINE", "default"))
+        if model is not None and self.default not in MODEL_ENGINES:
+            self.default = "model"
         self.model, self.adapter = model, adapter
+        self.backend = backend or os.environ.get("SUMMARIZER_BACKEND") or None
         self._engines: dict[str, object] = {}
         self._lock = threading.Lock()
 
+    def allowed(self) -> list[str]:
+        """What clients may ask for: the server's own engine, and every engine that needs no weights."""
+        names = [n for n in engine_names() if n not in MODEL_ENGINES]
+        return ([self.default] if self.default in MODEL_ENGINES else []) + names
+
     def get(self, name: str | None = None):
-        name = name or self.default
-        if name not in ENGINE_CHOICES and name != "model":
-            raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_CHOICES)}")
+        name = check_engine_name(name or self.default)
+        if name not in self.allowed() and not name.startswith("lead-"):
+            raise ConfigError(f"engine {name!r} is not served here (this server serves: {', '.join(self.allowed())})")
         with self._lock:
             if name not in self._engines:
-                model = self.model if name in ("default", "model") and self.model else None
-                self._engines[name] = make_engine(name, model=model, adapter=self.adapter)
+                model = self.model if name in MODEL_ENGINES else None
+                self._engines[name] = make_engine(name, model=model, adapter=self.adapter, backend=self.backend)
             return self._engines[name]
 
 
-def parse_settings(values: dict | None) -> tuple[str | None, GenerationSettings]:
-    """Split the engine name from generation settings; unknown names raise ValueError naming them."""
-    values = dict(values or {})
-    engine = values.pop("engine", None)
-    if engine is not None and not isinstance(engine, str):
-        raise ValueError("setting 'engine' must be a string")
-    return engine, GenerationSettings.from_dict(values)
-
-
-def summarize_text(engines: Engines, text: str, settings: dict | None = None, page_id: str | None = None) -> dict:
-    """One page -> {"articles": [...], "removed": [...], "engine", "seconds"}; raises InputError/ValueError."""
+def summarize_text(engines: Engines, text: str, settings: dict | GenerationSettings | None = None,
+                   page_id: str | None = None, engine: str | None = None) -> dict:
+    """One page -> {"articles": [...], "removed": [...], "engine", "seconds"}; raises InputError/ConfigError."""
     if not isinstance(text, str):
         raise InputError("'text' must be a string")
-    engine_name, generation = parse_settings(settings)
-    engine = engines.get(engine_name)
+    generation = settings if isinstance(settings, GenerationSettings) else build(GenerationSettings, settings)
+    chosen = engines.get(engine)
     started = time.perf_counter()
-    (page,) = summarize_pages([(page_id or "", text)], engine, generation)
-    return {"articles": [a.to_dict() for a in page.articles], "removed": page.removed, "engine": engine.name,
+    (page,) = summarize_pages([(page_id or "", text)], chosen, generation)
+    if page.error:
+        raise InputError(page.error)
+    return {"articles": [a.to_dict() for a in page.articles], "removed": page.removed, "engine": chosen.name,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -85,33 +100,100 @@ class QueueFull(Exception):
     pass
 
 
+SettingsModel = pydantic_model(GenerationSettings, name="GenerationSettings")
+
+
 class SummarizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, description="One article page (Arabic text, may hold page furniture)")
-    texts: list[str] | None = Field(None, description="Several pages for one batch call", max_length=64)
-    settings: dict = Field(default_factory=dict, description="engine (default|extractive|lead) and any "
-                           "GenerationSettings field: max_new_tokens, num_beams, summary_sentences, ...")
+    text: str | None = Field(None, description="One article page (Arabic text, may hold page furniture; at most "
+                             f"{MAX_PAGE_CHARS:,} characters)")
+    texts: list[str] | None = Field(None, description="Several pages for one batch call",
+                                    max_length=MAX_PAGES_PER_REQUEST)
+    engine: str | None = Field(None, description="An engine this server serves (GET /api/health lists them); "
+                               "absent: the server's default")
+    settings: SettingsModel = Field(default_factory=SettingsModel, description="Generation settings; absent "
+                                    "fields keep their defaults")
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over `limit` bytes, from Content-Length or while it streams in, before the
+    application parses any of it."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._refuse(send)
+        # Read the body here, at most `limit` bytes of it, then hand it on: a body streamed without a length
+        # is cut off at the limit instead of being read whole.
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                return await self._refuse(send)
+            if not message.get("more_body"):
+                break
+        body, delivered = b"".join(chunks), False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        body = json.dumps({"error": f"the request body is over the limit of {self.limit:,} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def describe_validation(errors: list[dict]) -> str:
+    """Pydantic's errors as one line naming each field and problem, without the input it received."""
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
     """A FastAPI app with POST /api/summarize (one text or a list), documented by its OpenAPI schema."""
     from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
-    api = FastAPI(title="Arabic news summarizer API", version="1")
+    api = FastAPI(title="Arabic news summarizer API", version="2")
+    api.add_middleware(BodyLimit)
     queue = BoundedQueue(workers, max_waiting)
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message})
 
-    def one(text: str, settings: dict) -> dict:
-        return summarize_text(engines, text, settings)
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request, exc: RequestValidationError):
+        return error(422, describe_validation(exc.errors()))
 
-    def many(texts: list[str], settings: dict) -> dict:
+    def one(text: str, engine: str | None, settings: GenerationSettings) -> dict:
+        return summarize_text(engines, text, settings, engine=engine)
+
+    def many(texts: list[str], engine: str | None, settings: GenerationSettings) -> dict:
         results = []
         for text in texts:  # per-item errors: one bad page does not fail the batch
             try:
-                results.append(summarize_text(engines, text, settings))
+                results.append(summarize_text(engines, text, settings, engine=engine))
             except InputError as exc:
                 results.append({"error": str(exc)})
         return {"results": results}
@@ -121,40 +203,39 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
         if (request.text is None) == (request.texts is None):
             return error(422, "send exactly one of 'text' (one page) or 'texts' (a list of pages)")
         try:
-            parse_settings(request.settings)
+            settings = build(GenerationSettings, request.settings.model_dump(exclude_none=True))
+            engines.get(request.engine)  # refuse an engine this server does not serve before queueing
             if request.texts is not None:
-                return await queue.run(many, request.texts, request.settings)
-            return await queue.run(one, request.text, request.settings)
+                return await queue.run(many, request.texts, request.engine, settings)
+            return await queue.run(one, request.text, request.engine, settings)
         except QueueFull as exc:
             return error(503, str(exc))
         except InputError as exc:
             return error(413 if "over the limit" in str(exc) else 400, str(exc))
-        except ValueError as exc:
+        except ConfigError as exc:
             return error(422, str(exc))
         except ModelLoadError as exc:
             return error(503, str(exc))
 
     @api.get("/api/health")
     async def health():
-        return {"status": "ok", "default_engine": engines.default}
+        return {"status": "ok", "default_engine": engines.default, "engines": engines.allowed()}
 
     return api
 
 
 def results_to_files(records: list[dict], directory: str) -> tuple[str, str]:
-    """Write JSON Lines and CSV versions of batch results; returns their paths."""
+    """Write JSON Lines and CSV versions of batch results (the one record schema); returns their paths."""
     jsonl = os.path.join(directory, "results.jsonl")
     with open(jsonl, "w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     csv_path = os.path.join(directory, "results.csv")
-    columns = ["file", "id", "title", "headline", "summary", "engine", "seconds", "warnings", "error"]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS))
     writer.writeheader()
     for record in records:
-        writer.writerow({**record, "warnings": "; ".join(record.get("warnings", []))})
+        writer.writerow(csv_row(record))
     with open(csv_path, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel reads Arabic right
         handle.write(buffer.getvalue())
     return jsonl, csv_path
-

@@ -36,6 +36,23 @@ def atom(base: str, links: list[str]) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>أخبار</title>{entries}</feed>'.encode()
 
 
+HITS: dict[str, int] = {}
+FLAKY = {"up": False}
+ENTRY_TEXT = (SEEDS / "005_skynews.txt").read_text("utf-8")
+
+
+def entries_feed(base: str) -> bytes:
+    """Real feeds: text in content:encoded or description, sometimes no link, sometimes a link that fails."""
+    body = "".join(f"<p>{p}</p>" for p in ENTRY_TEXT.splitlines() if p.strip())
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>أخبار</title>'
+            f'<item><title>بلا رابط</title><guid isPermaLink="false">entry-1</guid>'
+            f'<content:encoded><![CDATA[{body}]]></content:encoded></item>'
+            f'<item><title>رابط معطل</title><link>{base}/missing</link>'
+            f'<description><![CDATA[{body}]]></description></item>'
+            '</channel></rss>').encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -69,6 +86,30 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, article_html(0))
         elif path == "/big":
             self.send(200, b"<html><body>" + "كلمة ".encode() * 40_000 + b"</body></html>")
+        elif path == "/trickle":  # one byte every 0.2 s, for ever (as far as any client can tell)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif path.startswith("/redirect-to/"):
+            HITS[path] = HITS.get(path, 0) + 1
+            self.send_response(302)
+            self.send_header("Location", "http://" + path.split("/", 2)[2])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/entries.xml":
+            self.send(200, entries_feed(base), "application/rss+xml")
+        elif path == "/sometimes":
+            if FLAKY["up"]:
+                self.send(200, article_html(2))
+            else:
+                self.send(404, b"not yet")
         elif path == "/image.png":
             self.send(200, b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png")
         else:
@@ -133,7 +174,11 @@ def test_files_folders_and_jsonl(tmp_path):
     assert run_batch([str(folder), str(jsonl), str(tmp_path / "missing")], out=out, engine=ExtractiveEngine(),
                      settings=SETTINGS, progress=False) == 0
     rows = records(out)
-    assert sum(r["status"] == "ok" for r in rows) == 4
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len({r["page"] for r in ok}) == 4  # three pages and one JSON Lines item
+    # every article of a page is kept: the two seed pages with a second article give a secondary record each
+    assert sum(r["secondary"] for r in ok) == 2 and len(ok) == 6
+    assert all(r["schema_version"] == ok[0]["schema_version"] for r in rows)
     errors = [r["error"] for r in rows if r["status"] == "error"]
     assert any("empty" in e for e in errors) and any("no such file" in e for e in errors)
 
@@ -173,3 +218,111 @@ def test_done_ids_and_atomic_append(tmp_path):
     append_records(out, [{"id": "a"}, {"id": "b"}])
     assert read_done_ids(out) == {"a", "b"}
     assert read_done_ids(tmp_path / "none.jsonl") == set()
+
+
+def test_a_trickling_page_gets_one_deadline_for_the_whole_fetch(site, tmp_path):
+    out = tmp_path / "r.jsonl"
+    started = time.perf_counter()
+    run(site, out, [str(write_feed(tmp_path, [f"{site}/trickle"]))], timeout=1.0)
+    elapsed = time.perf_counter() - started
+    (record,) = records(out)
+    assert record["status"] == "error" and "timeout" in record["error"]
+    assert elapsed < 4  # before: each read reset the timer, and the fetch lasted as long as the server trickled
+
+
+def write_feed(tmp_path, links):
+    path = tmp_path / "feed.xml"
+    path.write_bytes(rss("", links))
+    return path
+
+
+@pytest.mark.parametrize("target, flag", [("169.254.169.254/latest/meta-data", "--allow-link-local"),
+                                          ("10.1.2.3/admin", "--allow-private")])
+def test_a_redirect_to_a_blocked_address_is_refused_once_not_retried(site, tmp_path, target, flag):
+    from summarizer.batch import Fetcher
+
+    path = f"/redirect-to/{target}"
+    HITS.pop(path, None)
+    # allow_private opens loopback (the test server) but still not link-local; 10.x is checked without it.
+    allow_private = flag == "--allow-link-local"
+    out = tmp_path / "r.jsonl"
+    feed = write_feed(tmp_path, [f"{site}{path}"])
+    run(site, out, [str(feed)], allow_private=allow_private)
+    (record,) = records(out)
+    assert record["status"] == "error" and "refused" in record["error"] and flag in record["error"]
+    if allow_private:
+        assert HITS[path] == 1  # before: the refusal was retried, three requests in all
+    assert Fetcher  # the same fetcher serves feeds and pages
+
+
+def test_dns_rebinding_connects_to_the_address_that_was_checked():
+    import asyncio
+
+    import httpx
+
+    from summarizer.batch import Fetcher
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])  # public for the check, then loopback
+    lookups, seen = [], []
+
+    def resolver(host, port, proto=0):
+        lookups.append(host)
+        return [(2, 1, 6, "", (next(answers), port))]
+
+    def handler(request):
+        seen.append((request.url.host, request.headers["host"], request.extensions.get("sni_hostname")))
+        return httpx.Response(200, text="<html><body><p>نص</p></body></html>", headers={"content-type": "text/html"})
+
+    async def scenario():
+        fetcher = Fetcher(allow_private=False, timeout=5, concurrency=1, transport=httpx.MockTransport(handler),
+                          resolver=resolver)
+        try:
+            await fetcher.get("https://rebind.example/news", html_only=True)
+        finally:
+            await fetcher.close()
+
+    asyncio.run(scenario())
+    assert lookups == ["rebind.example"]  # resolved once
+    assert seen == [("93.184.216.34", "rebind.example", "rebind.example")]  # connected where it was checked
+
+
+def test_feed_entries_without_links_or_with_failing_pages_use_their_own_text(site, tmp_path):
+    out = tmp_path / "r.jsonl"
+    assert run(site, out, [f"{site}/entries.xml"]) == 0
+    rows = [r for r in records(out) if not r["secondary"]]
+    by_title = {r["title"]: r for r in rows}
+    assert set(by_title) == {"بلا رابط", "رابط معطل"}
+    assert all(r["status"] == "ok" and r["text_source"] == "feed" and r["summary"] for r in rows)
+    assert any("feed entry's own text" in w for w in by_title["رابط معطل"]["warnings"])
+    assert "<p>" not in by_title["بلا رابط"]["summary"]
+
+
+def test_retry_errors_redoes_failed_pages_only(site, tmp_path):
+    out = tmp_path / "r.jsonl"
+    feed = write_feed(tmp_path, [f"{site}/sometimes", f"{site}/article/1"])
+    FLAKY["up"] = False
+    run(site, out, [str(feed)])
+    assert {r["page"]: r["status"] for r in records(out)} == {f"{site}/sometimes": "error", f"{site}/article/1": "ok"}
+    FLAKY["up"] = True
+    run(site, out, [str(feed)])  # a plain rerun: the error counts as done
+    assert len(records(out)) == 2
+    run(site, out, [str(feed)], retry_errors=True)
+    rows = records(out)
+    assert len(rows) == 3 and rows[-1]["page"] == f"{site}/sometimes" and rows[-1]["status"] == "ok"
+
+
+def test_a_bad_json_lines_line_costs_only_itself(tmp_path):
+    path = tmp_path / "items.jsonl"
+    text = (SEEDS / "005_skynews.txt").read_text("utf-8")
+    path.write_text("\n".join([json.dumps({"id": "good", "text": text}, ensure_ascii=False), "{broken",
+                               json.dumps({"id": "n", "text": 5}), json.dumps({"id": "p", "paragraphs": "نص"}, ensure_ascii=False),
+                               json.dumps({"id": "good2", "text": text}, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_batch([str(path)], out=out, engine=ExtractiveEngine(), settings=SETTINGS, progress=False) == 0
+    rows = records(out)
+    assert [r["status"] for r in rows if r["status"] == "ok"] == ["ok", "ok"]
+    errors = sorted(r["error"] for r in rows if r["status"] == "error")
+    assert len(errors) == 3
+    assert any(":2: invalid JSON" in e for e in errors)
+    assert any(":3: `text` must be a string" in e for e in errors)
+    assert any(":4: `paragraphs` must be a list of strings" in e for e in errors)

@@ -1,15 +1,23 @@
+import json
+
 from summarizer.cli import main
 
 
-def test_bench_prints_side_by_side_ratios(tiny_causal, capsys):
-    assert main(["bench", "--model", str(tiny_causal), "--n", "3", "--max-new-tokens", "4", "--device", "cpu"]) == 0
+def test_bench_prints_backends_side_by_side(tiny_causal, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    out_json = tmp_path / "bench.json"
+    assert main(["bench", "--model", str(tiny_causal), "--n", "3", "--max-new-tokens", "4", "--device", "cpu",
+                 "--fresh-cache", "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
-    for metric in ("latency p50", "latency p90", "throughput", "peak RSS"):
+    for metric in ("latency p50", "latency p90", "throughput", "peak RSS", "model load"):
         line = next(line for line in out.splitlines() if line.startswith(metric))
-        ours, plain, ratio = (float(x) for x in line.split()[-3:])
-        assert ours > 0 and plain > 0 and ratio > 0
+        plain, hf, ct2, *ratios = (float(x) for x in line.split()[-6:])
+        assert plain > 0 and hf > 0 and ct2 > 0 and all(r > 0 for r in ratios)
+    assert any(line.startswith("first-run preparation") for line in out.splitlines())
+    results = json.loads(out_json.read_text())["results"]
+    assert set(results) == {"plain", "hf", "ct2"} and results["ct2"]["prepare_seconds"] > 0
 
 
 def test_bench_needs_a_model_engine(capsys):
-    assert main(["bench", "--engine", "extractive", "--n", "2"]) == 2
-    assert "bench compares model engines" in capsys.readouterr().err
+    assert main(["bench", "--engine", "extractive", "--n", "2", "--variants", "hf"]) == 2
+    assert "bench compares model backends" in capsys.readouterr().err

@@ -2,56 +2,27 @@
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import ROOT, SCRAPED_PAGE
 
-pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    env = {**os.environ, "SUMMARIZER_ENGINE": "extractive", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail("server exited: " + proc.stdout.read())
-    else:
-        proc.kill()
-        pytest.fail("server did not start in 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+# A user's machine needs no browser: without Chromium the test reports a skip saying so, unless the environment
+# requires it (.ci/run sets SUMMARIZER_REQUIRE_BROWSER=1, so CI fails rather than skips).
+REQUIRED = os.environ.get("SUMMARIZER_REQUIRE_BROWSER") == "1"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists() and not REQUIRED,
+                                 reason="Chromium is not installed (apt-get install chromium); .ci/run installs it "
+                                        "and sets SUMMARIZER_REQUIRE_BROWSER=1")]
 
 
 def test_paste_seed_page_and_read_headline_and_summary(server):
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required here (SUMMARIZER_REQUIRE_BROWSER=1)"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

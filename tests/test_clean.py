@@ -109,3 +109,19 @@ def test_all_seeds_clean_to_arabic_articles(seed_texts):
     for text in seed_texts:
         articles = clean_page(text).articles
         assert articles and all(normalize(a.text) for a in articles)
+
+
+def test_the_real_seed_page_holds_exactly_two_articles_and_no_bullets():
+    from tests.conftest import SEED_PAGE
+
+    text = SEED_PAGE.read_text("utf-8")
+    page = clean_page(text)
+    assert len(page.articles) == 2
+    main, second = page.articles
+    assert "لافروف" in main.text and second.title == "مرحلة جديدة من العلاقات العُمانية الجزائرية"
+    bullets = [line.strip(" •") for line in text.splitlines() if line.startswith("  •")]
+    assert len(bullets) == 10
+    for article in page.articles:
+        for bullet in bullets:
+            assert bullet not in article.text, bullet
+    assert sum(r.kind == "related" for r in page.removed) >= 10

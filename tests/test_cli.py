@@ -71,3 +71,80 @@ def test_bad_settings_and_engine_are_clear_errors(capsys):
     assert "summary_sentences must be a positive integer" in capsys.readouterr().err
     assert main(["summarize", "--engine", "nonsense", str(SCRAPED_PAGE)]) == 2
     assert "unknown engine" in capsys.readouterr().err
+
+
+def test_endless_inputs_are_read_up_to_the_limit_only(tmp_path):
+    import os
+    import threading
+
+    proc = subprocess.run([sys.executable, "-m", "summarizer.cli", "summarize", "--engine", "extractive",
+                           "/dev/zero"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "/dev/zero" in proc.stderr and "Traceback" not in proc.stderr
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def feed():  # a writer that would go on for ever
+        try:
+            with open(fifo, "wb") as handle:
+                while True:
+                    handle.write("خبر ".encode() * 10_000)
+        except (BrokenPipeError, OSError):
+            pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    proc = run_cli("summarize", "--engine", "extractive", str(fifo))
+    assert proc.returncode == 2 and "over the size limit" in proc.stderr and "Traceback" not in proc.stderr
+    endless = subprocess.Popen([sys.executable, "-m", "summarizer.cli", "summarize", "--engine", "extractive", "-"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            endless.stdin.write("خبر ".encode() * 10_000)
+    except BrokenPipeError:
+        pass  # it stopped reading at the limit, as it should
+    _, err = endless.communicate(timeout=60)
+    assert endless.returncode == 2 and b"standard input" in err and b"Traceback" not in err
+
+
+def test_binary_stdin_and_html_source():
+    proc = subprocess.run([sys.executable, "-m", "summarizer.cli", "summarize", "--engine", "extractive", "-"],
+                          input=b"\xff\xfe\x00\x01binary", capture_output=True, timeout=60)
+    assert proc.returncode == 2 and b"standard input: looks binary" in proc.stderr
+    html = ("<!DOCTYPE html><html><head><script>var tracker = 1;</script><style>p{}</style></head><body><nav>الرئيسية"
+            "</nav><article>" + "".join(f"<p>{p}</p>" for p in SCRAPED_PAGE.read_text("utf-8").splitlines()[:12]
+                                         if p.strip()) + "</article></body></html>")
+    proc = run_cli("summarize", "--engine", "extractive", "--json", stdin=html)
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads(proc.stdout.splitlines()[0])
+    assert "<" not in first["headline"] and "script" not in first["summary"] and "tracker" not in proc.stdout
+
+
+@pytest.mark.parametrize("engine, message", [("lead-0", "from 1 to 20"), ("lead-x", "from 1 to 20"),
+                                              ("lead-99", "from 1 to 20")])
+def test_lead_k_names_are_checked(engine, message):
+    proc = run_cli("summarize", "--engine", engine, str(SCRAPED_PAGE))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bad_file_among_several_is_named_and_the_others_are_summarized(tmp_path):
+    bad = tmp_path / "english.txt"
+    bad.write_text("no Arabic here", encoding="utf-8")
+    proc = run_cli("summarize", "--engine", "extractive", "--json", str(SCRAPED_PAGE), str(bad))
+    assert proc.returncode == 2
+    assert str(bad) in proc.stderr and "no Arabic" in proc.stderr
+    assert len(proc.stdout.splitlines()) == 2  # the good page's two articles were still written
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_settings_are_refused(value):
+    proc = run_cli("summarize", "--engine", "extractive", f"--length-penalty={value}", str(SCRAPED_PAGE))
+    assert proc.returncode == 2 and "not a finite number" in proc.stderr
+
+
+def test_every_generation_setting_has_a_flag():
+    from summarizer.cli import build_parser
+    from summarizer.generation import GenerationSettings
+    from summarizer.settings import describe, flag
+
+    text = build_parser()._subparsers._group_actions[0].choices["summarize"].format_help()
+    for info in describe(GenerationSettings):
+        assert flag(info.name) in text, info.name

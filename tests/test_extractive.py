@@ -63,3 +63,19 @@ def test_engines_return_one_summary_per_article_in_order(seed_texts):
         for article, summary in zip(articles, out):
             assert summary.summary and summary.headline
             assert split_sentences(summary.summary)[0] in article.text
+
+
+def test_work_per_article_is_bounded_by_the_sentence_cap(monkeypatch):
+    import summarizer.extractive as extractive
+    from summarizer.article import Article
+    from summarizer.engines import ExtractiveEngine
+
+    ranked_sizes = []
+    real_rank = extractive._rank
+    monkeypatch.setattr(extractive, "_rank", lambda sentences, *a: (ranked_sizes.append(len(sentences)),
+                                                                   real_rank(sentences, *a))[1])
+    hostile = Article(id="x", paragraphs=[" ".join(f"جملة رقم {i}." for i in range(k, k + 100))
+                                          for k in range(0, 50_000, 100)])
+    (result,) = ExtractiveEngine().summarize([hostile], settings=GenerationSettings(summary_sentences=2))
+    assert ranked_sizes == [extractive.MAX_RANKED]  # ranked once, for headline and summary, and capped
+    assert result.summary and result.headline

@@ -8,7 +8,7 @@ from finetune.config import Config, help_text, load_config, parse_overrides
 from finetune.train import main as train_main
 from summarizer.clean import clean_page
 from summarizer.errors import ConfigError
-from summarizer.model import load_model
+from summarizer.backends.hf import load_model
 from tests.conftest import ROOT, SEEDS
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

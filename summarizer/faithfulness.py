@@ -1,0 +1,198 @@
+"""How far the article supports a headline or summary: the measures users see and evaluation reports.
+
+- unsupported numbers: numbers in the output (Western or Arabic-Indic digits, normalized) absent from the input;
+- novel content words: share of the output's content tokens (normalized, lightly stemmed, no stopwords) absent
+  from the input;
+- novel rare words: novel words that are also rare in a background frequency list built from the training corpora
+  (shipped in the package): the likely invented names and places.
+
+Everything is computed on the matching form of `summarizer.text`; the text shown to users is never changed here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .text import content_tokens, light_stem, normalize, stopwords, tokens
+
+BACKGROUND_FILE = Path(__file__).parent / "data" / "background_freq.tsv.gz"
+RARE_BELOW = 30
+"""A stem seen fewer times than this in the background corpora (about 20M words) counts as rare."""
+
+# Day and month names are facts as much as numbers are: a weekday the article lacks is an invented date.
+_DATE_WORDS = frozenset(normalize(w) for w in """السبت الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة يناير
+    فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر كانون شباط آذار نيسان
+    أيار حزيران تموز آب أيلول تشرين جانفي فيفري أفريل جوان جويلية أوت""".split())
+
+# Digits after normalization (Arabic-Indic are mapped to ASCII), with thousands separators and decimals.
+_NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """Canonical numbers in the text: "1,000" = "1000" = "١٠٠٠"; "3.5" = "3٫5"; leading zeros dropped."""
+    out = set()
+    for match in _NUMBER.findall(normalize(text)):
+        parts = re.split(r"[.,٫٬]", match)
+        # A separator followed by exactly three digits groups thousands; otherwise it is a decimal point.
+        if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):
+            value = "".join(parts)
+        elif len(parts) == 2:
+            value = f"{parts[0]}.{parts[1]}"
+        else:
+            value = "".join(parts)
+        whole, _, fraction = value.partition(".")
+        whole = whole.lstrip("0") or "0"
+        fraction = fraction.rstrip("0")
+        out.add(f"{whole}.{fraction}" if fraction else whole)
+    return out
+
+
+@lru_cache(maxsize=1)
+def background() -> dict[str, int]:
+    """Stem -> count in the training corpora; empty when the list is not installed (then no word is 'rare')."""
+    if not BACKGROUND_FILE.is_file():
+        return {}
+    counts = {}
+    with gzip.open(BACKGROUND_FILE, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.rstrip("\n").partition("\t")
+            if word and count.isdigit():
+                counts[word] = int(count)
+    return counts
+
+
+def _is_date_word(token: str) -> bool:
+    """"الثلاثاء", "والخميس", "بمارس": a day or month name, with or without a clitic."""
+    return token in _DATE_WORDS or any(token[len(p):] in _DATE_WORDS for p in ("و", "ب", "ف", "ل", "وب", "في"))
+
+
+def is_rare(stem: str, counts: dict[str, int] | None = None) -> bool:
+    counts = background() if counts is None else counts
+    if not counts or stem.isdigit():
+        return False
+    return counts.get(stem, 0) < RARE_BELOW
+
+
+@dataclass
+class Support:
+    """What the input does not support in one output text."""
+
+    unsupported_numbers: list[str] = field(default_factory=list)
+    novel_words: list[str] = field(default_factory=list)
+    """Content words (as written in the output) whose stems are not in the input."""
+    novel_rare_words: list[str] = field(default_factory=list)
+    content_words: int = 0
+
+    @property
+    def novel_rate(self) -> float:
+        return len(self.novel_words) / self.content_words if self.content_words else 0.0
+
+    @property
+    def supported(self) -> bool:
+        """No unsupported number and no novel rare word: the output's facts can be found in the input."""
+        return not self.unsupported_numbers and not self.novel_rare_words
+
+    def reason(self) -> str:
+        parts = []
+        if self.unsupported_numbers:
+            parts.append("أرقام غير واردة في المقال: " + "، ".join(self.unsupported_numbers))
+        if self.novel_rare_words:
+            parts.append("أسماء أو كلمات نادرة غير واردة في المقال: " + "، ".join(self.novel_rare_words))
+        return "؛ ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "novel_rate": round(self.novel_rate, 4), "supported": self.supported}
+
+
+class SourceIndex:
+    """The input's numbers and content stems, computed once and checked against any number of outputs."""
+
+    def __init__(self, source: str):
+        self.numbers = numbers(source)
+        self.stems = set(content_tokens(source))
+        self.words = set(tokens(source))
+
+    def check(self, output: str) -> Support:
+        counts = background()
+        support = Support()
+        support.unsupported_numbers = sorted(numbers(output) - self.numbers)
+        stops = stopwords()
+        seen = set()
+        for word in re.findall(r"\S+", output):
+            toks = [t for t in tokens(word) if t not in stops and len(t) > 1 and not t.isdigit()]
+            for tok in toks:
+                stem = light_stem(tok)
+                support.content_words += 1
+                if stem in self.stems or tok in self.words or stem in seen:
+                    continue
+                seen.add(stem)
+                shown = word.strip("،,.:؛!؟?\"'«»()[]")
+                support.novel_words.append(shown)
+                if is_rare(stem, counts) or _is_date_word(tok):
+                    support.novel_rare_words.append(shown)
+        return support
+
+
+def check(output: str, source: str) -> Support:
+    return SourceIndex(source).check(output)
+
+
+def novel_spans(output: str, source: str) -> list[tuple[str, bool]]:
+    """The output split into (piece, supported) runs: for showing readers which words to check."""
+    index = SourceIndex(source)
+    stops = stopwords()
+    pieces: list[tuple[str, bool]] = []
+    for piece in re.split(r"(\s+)", output):
+        if not piece or piece.isspace():
+            pieces.append((piece, True))
+            continue
+        supported = True
+        if numbers(piece) - index.numbers:
+            supported = False
+        for tok in tokens(piece):
+            if tok in stops or len(tok) <= 1 or tok.isdigit():
+                continue
+            if light_stem(tok) not in index.stems and tok not in index.words:
+                supported = False
+        pieces.append((piece, supported))
+    return pieces
+
+
+def summarize_rates(supports: Iterable[Support]) -> dict:
+    """Corpus-level figures: mean rates and the share of outputs with any unsupported number / novel rare word."""
+    supports = list(supports)
+    n = len(supports) or 1
+    return {
+        "n": len(supports),
+        "unsupported_numbers_per_output": sum(len(s.unsupported_numbers) for s in supports) / n,
+        "outputs_with_unsupported_number": sum(bool(s.unsupported_numbers) for s in supports) / n,
+        "novel_content_word_rate": sum(s.novel_rate for s in supports) / n,
+        "novel_rare_words_per_output": sum(len(s.novel_rare_words) for s in supports) / n,
+        "outputs_with_novel_rare_word": sum(bool(s.novel_rare_words) for s in supports) / n,
+    }
+
+
+def count_stems(texts: Iterable[str]) -> Counter:
+    """Background counts: light stems of normalized tokens (digits left out)."""
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(light_stem(t) for t in tokens(text) if not t.isdigit())
+    return counts
+
+
+def write_background(counts: Counter, path: Path = BACKGROUND_FILE, *, min_count: int = RARE_BELOW) -> Path:
+    """Ship only the stems that are not rare: anything absent from the file is rare by definition."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as handle:
+        for word, count in counts.most_common():
+            if count < min_count:
+                break
+            handle.write(f"{word}\t{count}\n")
+    background.cache_clear()
+    return path

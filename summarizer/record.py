@@ -1,0 +1,68 @@
+"""The one result record: what every path (CLI, API, web demo, batch, evaluation) gives for one article.
+
+It is serialized the same way everywhere (`to_dict` for JSON Lines and the API, `csv_row` for CSV), carries a
+`schema_version`, and an error for an input that could not be used is the same record with `status: "error"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+SCHEMA_VERSION = 2
+
+
+@dataclass
+class ArticleResult:
+    id: str
+    """Article id: the page id, or `<page id>#K` for the K-th article found on the page."""
+    status: str = "ok"
+    """'ok', or 'error' when the input could not be summarized (see `error`)."""
+    page: str | None = None
+    """Where the page came from: file, feed entry URL, API item index."""
+    url: str | None = None
+    title: str | None = None
+    """The article's own title, when the page or feed had one."""
+    headline: str = ""
+    summary: str = ""
+    engine: str = ""
+    secondary: bool = False
+    """True for an article found after the page's main one (e.g. after "إقرأ أيضاً")."""
+    truncated: bool = False
+    """The article was longer than the model's input budget and was cut."""
+    fallback: dict[str, str] = field(default_factory=dict)
+    """Fields replaced by the extractive engine, with why (e.g. {"summary": "unsupported number 12"})."""
+    faithfulness: dict = field(default_factory=dict)
+    """Per-field support by the article: unsupported numbers, novel words, novel rare words."""
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    text_source: str | None = None
+    """Batch: 'page' (the fetched page) or 'feed' (the feed entry's own text)."""
+    cleaned_text: str | None = None
+    """What the engine saw after cleaning (the web demo shows it)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent: summarize (this article's share of its batch), fetch (batch, fetched pages)."""
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def failed(cls, id: str, error: str, **values) -> "ArticleResult":
+        return cls(id=id, status="error", error=error, **values)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ArticleResult":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+CSV_COLUMNS = ("id", "status", "page", "url", "title", "headline", "summary", "engine", "secondary", "fallback",
+               "warnings", "error", "schema_version")
+
+
+def csv_row(record: dict) -> dict:
+    """A flat CSV row of a record dict (lists and mappings joined as text)."""
+    row = {k: record.get(k) for k in CSV_COLUMNS}
+    row["warnings"] = "; ".join(record.get("warnings") or [])
+    row["fallback"] = "; ".join(f"{k}: {v}" for k, v in (record.get("fallback") or {}).items())
+    return row

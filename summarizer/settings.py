@@ -1,0 +1,184 @@
+"""The one settings layer: typed dataclasses whose field docstrings are the help text.
+
+Every entry point reads settings through here: the CLI's flags, the web demo's controls and the API's schema are
+generated from the dataclasses (`add_arguments`, `ui_fields`, `pydantic_model`), YAML files hold only the
+differences from the defaults, dotted overrides (`--train.lr 3e-4`) change one field, and every problem is
+reported at once in one message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import math
+import types
+import typing
+from dataclasses import MISSING, dataclass, fields, is_dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: object
+    default: object
+    doc: str
+
+
+def field_docs(cls) -> dict[str, str]:
+    """Attribute docstrings (the string literal under each field) by field name, base classes included."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(klass))
+        except (OSError, TypeError, IndentationError):
+            continue
+        body = tree.body[0].body
+        for node, nxt in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    return docs
+
+
+def describe(cls) -> list[FieldInfo]:
+    """The fields of a settings dataclass, with resolved types, defaults and docstrings."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    out = []
+    for f in fields(cls):
+        if f.default is not MISSING:
+            default = f.default
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        out.append(FieldInfo(f.name, hints[f.name], default, docs.get(f.name, "")))
+    return out
+
+
+def check_type(value, annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(check_type(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if origin is list:
+        (inner,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(check_type(v, inner) for v in value)
+    if origin is dict:
+        key, inner = typing.get_args(annotation)
+        return isinstance(value, dict) and all(check_type(k, key) and check_type(v, inner) for k, v in value.items())
+    if annotation is float:
+        # NaN and infinities are never a meaningful setting.
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def type_name(annotation) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def yaml_float(value):
+    """YAML 1.1 reads "3e-4" (no dot) as a string: read such a string as the number it spells."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
+    """Set `values` onto the dataclass `obj` (nested dataclasses recursively), collecting every problem."""
+    hints = typing.get_type_hints(type(obj))
+    known = {f.name for f in fields(obj)}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
+            continue
+        current = getattr(obj, key)
+        if hints[key] is float:
+            value = yaml_float(value)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                errors.append(f"{name} must be a mapping, got {type(value).__name__}")
+            else:
+                merge(current, value, f"{name}.", errors)
+        elif not check_type(value, hints[key]):
+            errors.append(f"{name} must be {type_name(hints[key])}, got {value!r}")
+        else:
+            setattr(obj, key, float(value) if hints[key] is float else value)
+
+
+def build(cls, values: dict | None, *, what: str = "setting"):
+    """An instance of `cls` from user values: unknown names and wrong types raise ConfigError naming each."""
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(f"{what}s must be a mapping of names to values")
+    obj = cls()
+    errors: list[str] = []
+    merge(obj, dict(values or {}), "", errors)
+    errors = [e.replace("unknown key", f"unknown {what}") for e in errors]
+    problems = getattr(obj, "problems", None)
+    if not errors and problems is not None:
+        errors += problems()
+    if errors:
+        raise ConfigError("; ".join(errors))
+    return obj
+
+
+# --- entry points generated from the dataclass -------------------------------------------------------------
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls, *, aliases: dict[str, tuple[str, ...]] | None = None,
+                  group_title: str | None = None) -> None:
+    """One flag per field (`max_new_tokens` -> `--max-new-tokens`), help from the docstring. Flags default to
+    None, so `values_from_args` returns only what the user set and the dataclass keeps its defaults."""
+    group = parser.add_argument_group(group_title) if group_title else parser
+    for info in describe(cls):
+        names = [flag(info.name), *(aliases or {}).get(info.name, ())]
+        help_text = f"{info.doc} (default: {info.default})"
+        if info.type is bool:
+            group.add_argument(*names, dest=info.name, action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
+        elif info.type in (int, float, str):
+            group.add_argument(*names, dest=info.name, type=_cli_type(info.type), default=None, help=help_text,
+                               metavar=info.type.__name__.upper())
+
+
+def _cli_type(kind):
+    if kind is float:
+        def parse_float(text: str) -> float:
+            value = float(text)
+            if not math.isfinite(value):
+                raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+            return value
+
+        return parse_float
+    return kind
+
+
+def values_from_args(args: argparse.Namespace, cls) -> dict:
+    return {info.name: getattr(args, info.name) for info in describe(cls)
+            if getattr(args, info.name, None) is not None}
+
+
+def pydantic_model(cls, *, extra_fields: dict | None = None, name: str | None = None):
+    """A pydantic model with the dataclass's fields, all optional (absent = the default), docs as descriptions;
+    unknown names are refused. Used for the API's request schema."""
+    from pydantic import ConfigDict, Field, create_model
+
+    spec = {}
+    for info in describe(cls):
+        spec[info.name] = (info.type | None, Field(None, description=f"{info.doc} (default: {info.default})"))
+    spec.update(extra_fields or {})
+    return create_model(name or cls.__name__ + "Fields",
+                        __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **spec)

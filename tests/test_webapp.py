@@ -1,0 +1,105 @@
+"""The web demo: uploads only, page text shown as text, faithfulness marks, settings generated from the dataclass."""
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+from summarizer.generation import GenerationSettings
+from summarizer.settings import describe
+from tests.conftest import SEED_PAGE
+
+DEFAULTS = [info.default for info in describe(GenerationSettings)]
+
+
+@pytest.fixture(scope="module")
+def webapp():
+    import summarizer.webapp as webapp
+
+    return webapp
+
+
+def test_batch_tab_reads_only_uploaded_files(webapp, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("كلمة السر للخادم: " + "سري " * 20, encoding="utf-8")
+    for path in (str(secret), str(tmp_path / "missing.txt"), "/etc/passwd"):
+        table, files = webapp.summarize_files([path], "extractive", *DEFAULTS)
+        assert table[0][3] == "only files uploaded through this page can be summarized"  # same whether it exists
+        assert all("سري" not in open(f, encoding="utf-8-sig").read() for f in files)
+
+
+def test_an_uploaded_file_is_summarized(webapp):
+    upload_dir = webapp.upload_folder() / uuid.uuid4().hex
+    upload_dir.mkdir(parents=True)
+    page = upload_dir / "page.txt"
+    page.write_text(SEED_PAGE.read_text("utf-8"), encoding="utf-8")
+    table, (jsonl, csv_path) = webapp.summarize_files([str(page)], "extractive", *DEFAULTS)
+    records = [json.loads(line) for line in open(jsonl, encoding="utf-8")]
+    assert [r["secondary"] for r in records] == [False, True] and all(r["headline"] for r in records)
+
+
+def gradio_call(base: str, inputs_for) -> str:
+    """A crafted call through Gradio's own queue protocol, as a hostile client would send it."""
+    config = httpx.get(base + "/config", timeout=10).json()
+    file_ids = {c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "files"}
+    fn_index = next(i for i, d in enumerate(config["dependencies"]) if file_ids & set(d["inputs"]))
+    dep = config["dependencies"][fn_index]
+    session = uuid.uuid4().hex
+    body = {"data": inputs_for(len(dep["inputs"])), "fn_index": fn_index, "session_hash": session,
+            "trigger_id": None}
+    joined = httpx.post(base + "/gradio_api/queue/join", json=body, timeout=10)
+    assert joined.status_code == 200, joined.text
+    events = []
+    with httpx.stream("GET", base + "/gradio_api/queue/data", params={"session_hash": session}, timeout=30) as r:
+        for line in r.iter_lines():
+            events.append(line)
+            if "process_completed" in line:
+                break
+    return "\n".join(events)
+
+
+def test_crafted_gradio_request_cannot_read_server_files(server, tmp_path):
+    secret = tmp_path / "server-secret.txt"
+    secret.write_text("سر الخادم " * 30, encoding="utf-8")
+
+    def inputs(n):
+        return [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}], "extractive", *DEFAULTS][:n]
+
+    stream = gradio_call(server, inputs)
+    assert "process_completed" in stream
+    assert "سر الخادم" not in stream
+    for url in [u for u in __import__("re").findall(r'"url": ?"([^"]+)"', stream) if "results" in u]:
+        assert "سر الخادم" not in httpx.get(url, timeout=10).text
+
+
+def test_page_text_is_shown_as_text_never_as_markup(webapp):
+    page = SEED_PAGE.read_text("utf-8").replace(
+        "مرحلة جديدة من العلاقات العُمانية الجزائرية", '<img src="http://127.0.0.1:9/x.png" onerror="alert(1)">')
+    page = page.replace("  • أين وصلت محاولات التطبيع بين تركيا وسورية؟", "  • ![صورة](http://127.0.0.1:9/y.png)")
+    headline, summary, marks, cleaned, notes, others = webapp.summarize_paste(page, "extractive", *DEFAULTS)
+    for shown in (notes, others):
+        assert "<img" not in shown and "![" not in shown and "](" not in shown.replace("\\](", "")
+    assert "&lt;img" in others or "&lt;img" in notes
+
+
+def test_marks_show_what_the_article_does_not_support(webapp):
+    source = "أعلن سيرغي لافروف وزير الخارجية الروسي أن 6 أشخاص قتلوا في موسكو."
+    marks = dict((piece, label) for piece, label in webapp.marked("لافروف: 12 قتيلا في موسكو الثلاثاء", source))
+    assert marks["لافروف:"] is None and marks["موسكو"] is None
+    assert marks["12"] == webapp.UNSUPPORTED and marks["الثلاثاء"] == webapp.UNSUPPORTED
+
+
+def test_a_real_upload_through_gradio_is_still_summarized(server):
+    uploaded = httpx.post(server + "/gradio_api/upload", files={"files": ("page.txt", SEED_PAGE.read_bytes())},
+                          timeout=10)
+    assert uploaded.status_code == 200, uploaded.text
+    (path,) = uploaded.json()
+
+    def inputs(n):
+        return [[{"path": path, "orig_name": "page.txt", "meta": {"_type": "gradio.FileData"}}], "extractive",
+                *DEFAULTS][:n]
+
+    stream = gradio_call(server, inputs)
+    assert '"success": true' in stream.replace('"success":true', '"success": true')
+    assert "لافروف" in stream  # the main article's summary
