@@ -1,7 +1,8 @@
 """Fine-tune a summarization/headline model (LoRA or full; causal or seq2seq) with a short accelerate loop.
 
     python -m finetune.train --config configs/gemma3-270m-lora.yaml [--resume] [--train.steps 500 ...]
-    accelerate launch -m finetune.train --config ...        # several GPUs, unchanged
+    accelerate launch --num_processes 8 -m finetune.train --config configs/gemma3-270m-news-8gpu.yaml  # GPUs
+    accelerate launch --multi_gpu --num_processes 2 -m finetune.train ...   # 2 CPU processes (gloo), no CUDA
 """
 
 from __future__ import annotations
@@ -61,8 +62,11 @@ def make_accelerator(config: Config):
 
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
-    accelerator = Accelerator(gradient_accumulation_steps=config.train.grad_accum,
-                              mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    # cpu=True without CUDA: several processes (torchrun, or accelerate's multi-process launcher) then train
+    # together over gloo instead of each believing it is alone.
+    gpu = torch.cuda.is_available()
+    accelerator = Accelerator(gradient_accumulation_steps=config.train.grad_accum, cpu=not gpu,
+                              mixed_precision="bf16" if gpu else "no")
     set_seed(config.train.seed)
     return accelerator
 
@@ -355,13 +359,19 @@ def _set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator) -> None:
+    """Weights, optimizer, scheduler and loop state from the main process; each process's RNG state (dropout masks
+    differ per process) from that process, so a resumed multi-process run continues identically."""
     import torch
 
     directory = run / "checkpoints" / f"step-{state['step']:06d}"
     save_model(directory, model, task_format, config, accelerator)
+    accelerator.wait_for_everyone()
+    torch.save(_rng_state(), directory / f"rng-{accelerator.process_index}.pt")
     if accelerator.is_main_process:
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": _rng_state(),
-                    "state": state}, directory / "trainer_state.pt")
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "state": state},
+                   directory / "trainer_state.pt")
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:  # the pointer moves only once every process has written its part
         (run / "checkpoints" / "latest").write_text(directory.name, encoding="utf-8")
 
 
@@ -384,8 +394,10 @@ def load_checkpoint(run, model, optimizer, scheduler, accelerator) -> dict:
     saved = torch.load(directory / "trainer_state.pt", weights_only=False)
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
+    own = directory / f"rng-{accelerator.process_index}.pt"
+    rng = torch.load(own, weights_only=False) if own.is_file() else saved["rng"]  # older checkpoints: one state
     accelerator.print(f"resumed from {directory} at step {saved['state']['step']}")
-    return {**saved["state"], "rng": saved["rng"]}  # the loop restores the RNG once its data iterator exists
+    return {**saved["state"], "rng": rng}  # the loop restores the RNG once its data iterator exists
 
 
 if __name__ == "__main__":

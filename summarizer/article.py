@@ -54,8 +54,6 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     fallback: dict[str, str] = field(default_factory=dict)
     """Fields replaced by the extractive engine because the model's text was not supported, with why."""
-    faithfulness: dict = field(default_factory=dict)
-    """Per-field measures of how far the article supports the text (summarizer.faithfulness)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--concurrency", type=int, default=4, help="concurrent page fetches")
     batch.add_argument("--timeout", type=float, default=15.0, help="seconds for each page, the whole fetch")
     batch.add_argument("--retry-errors", action="store_true", help="redo pages whose earlier records are errors")
+    batch.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="run on Ray Data: no ADDRESS starts a local Ray; auto, HOST:PORT or ray://HOST:PORT joins "
+                       "a cluster (--out DIR/ then writes part files)")
+    batch.add_argument("--workers", type=int, default=1, help="Ray actors, each with its own engine")
+    batch.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per Ray actor")
     _engine_args(batch)
     _settings_args(batch)
 
@@ -215,6 +220,11 @@ def cmd_summarize(args) -> int:
             print(f"الملخص: {result.summary}")
             for warning in result.warnings:
                 print(f"ملاحظة: {warning}")
+            for task, label in (("headline", "العنوان"), ("summary", "الملخص")):
+                unsupported = [*result.faithfulness[task]["unsupported_numbers"],
+                               *result.faithfulness[task]["novel_rare_words"]]
+                if unsupported:
+                    print(f"تحقق ({label}): غير وارد في المقال: {'، '.join(unsupported)}")
             print()
     return _report_errors(errors)
 
@@ -239,6 +249,18 @@ def cmd_evaluate(args) -> int:
 def cmd_batch(args) -> int:
     from .batch import run_batch
 
+    if args.ray:
+        from .scale import run_batch_ray
+
+        settings = settings_from(args)
+        engine_options = {"name": args.engine, "model": args.model, "adapter": args.adapter, "backend": args.backend,
+                          "device": args.device, "threads": args.threads}
+        fetcher_options = {"allow_private": args.allow_private, "allow_link_local": args.allow_link_local,
+                           "timeout": args.timeout, "concurrency": args.concurrency}
+        return run_batch_ray(args.inputs, out=args.out, engine_options=engine_options, settings=settings,
+                             address=None if args.ray == "local" else args.ray, workers=args.workers,
+                             num_gpus=args.num_gpus, fetcher_options=fetcher_options,
+                             chunk_size=max(8, settings.batch_size * 2), retry_errors=args.retry_errors)
     return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings_from(args),
                      allow_private=args.allow_private, allow_link_local=args.allow_link_local,
                      concurrency=args.concurrency, timeout=args.timeout, retry_errors=args.retry_errors)

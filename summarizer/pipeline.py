@@ -11,6 +11,7 @@ from .clean import MAX_PAGE_CHARS, CleanedPage, clean_page
 from .corpora import decode_text
 from .engines import Engine
 from .errors import InputError
+from .faithfulness import SourceIndex
 from .generation import GenerationSettings
 from .record import ArticleResult
 
@@ -53,13 +54,15 @@ def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: Gene
         for position, article in enumerate(page.articles):
             summary = summaries[k]
             k += 1
+            index = SourceIndex(article.text)
+            faithfulness = {task: index.check(getattr(summary, task)).to_dict() for task in ("headline", "summary")}
             warnings = list(summary.warnings)
             if len(page.articles) > 1 and position == 0:
                 warnings.append(f"تحتوي الصفحة على {len(page.articles)} مقالات؛ لُخّص كل منها على حدة")
             out.append(ArticleResult(id=article.id, page=page_id, url=url, title=article.title,
                                      headline=summary.headline, summary=summary.summary, engine=summary.engine,
                                      secondary=position > 0, truncated=summary.truncated,
-                                     fallback=dict(summary.fallback), faithfulness=dict(summary.faithfulness),
+                                     fallback=dict(summary.fallback), faithfulness=faithfulness,
                                      warnings=warnings, cleaned_text=article.text,
                                      timings={"summarize": per_article}))
         results.append(PageResult(page=page_id, articles=out, removed=[asdict(r) for r in page.removed]))

@@ -140,10 +140,10 @@ def summarize_files(files, engine, *values, progress=gr.Progress()):
     return table, [jsonl, csv_path]
 
 
-def setting_controls() -> list:
-    """One control per GenerationSettings field, generated from the dataclass (defaults and help included)."""
+def setting_controls(cls=GenerationSettings) -> list:
+    """One control per settings field, generated from the dataclass (defaults and help included)."""
     controls = []
-    for info in describe(GenerationSettings):
+    for info in describe(cls):
         label = LABELS.get(info.name, info.doc or info.name)
         common = dict(label=label, info=info.doc if info.name in LABELS else None, elem_id=f"setting-{info.name}")
         if info.type is bool:

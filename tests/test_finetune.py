@@ -122,3 +122,54 @@ def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
     (best / "scores.json").unlink()
     with pytest.raises(SystemExit, match="lacks scores.json"):
         ship(tmp_path / "run", tmp_path / "dest2")
+
+
+def test_cpu_recipe_options_train_resume_and_score_like_summarizer_evaluate(tiny_causal, tiny_corpus, tmp_path):
+    """Top-layer LoRA + restricted-vocabulary softmax: trains, resumes identically, and the dev score logged with
+    the checkpoint is what `summarizer evaluate` gives for the same adapter on the same dev articles."""
+    from finetune.data import load_articles
+    from summarizer.backends.hf import HFBackend
+    from summarizer.engines import ModelEngine
+    from summarizer.evaluation import evaluate
+
+    run = tmp_path / "run"
+    args = overrides(tiny_causal, tiny_corpus, run, "--train.steps", "6", "--train.save_every", "3",
+                     "--train.eval_every", "3", "--train.lr", "5e-3", "--model.lora_r", "4", "--model.lora_layers",
+                     "1", "--train.restricted_vocab", "true", "--generation.guard", "false")
+    assert train_main(["--config", str(ROOT / "configs/gemma3-270m-news-cpu.yaml"), *args]) == 0
+    full = losses(run)
+    assert full[6] < full[1]
+    adapter = json.loads((run / "best" / "adapter_config.json").read_text())
+    assert adapter["layers_to_transform"] == [0]  # the tiny model has one layer: the top one
+    assert json.loads((run / "best" / "summarizer_task.json").read_text())["input_tokens"] == 48
+    shutil.rmtree(run / "checkpoints" / "step-000006")
+    (run / "checkpoints" / "latest").write_text("step-000003")
+    (run / "metrics.jsonl").write_text("".join(line + "\n" for line in (run / "metrics.jsonl").read_text().splitlines()
+                                               if json.loads(line)["step"] <= 3))
+    assert train_main(["--config", str(ROOT / "configs/gemma3-270m-news-cpu.yaml"), *args, "--resume"]) == 0
+    for step in range(4, 7):
+        assert losses(run)[step] == pytest.approx(full[step], rel=1e-5), step
+
+    scores = json.loads((run / "best" / "scores.json").read_text())
+    config = load_config(ROOT / "configs/gemma3-270m-news-cpu.yaml", args)
+    _, dev = load_articles(config.data)
+    engine = ModelEngine(HFBackend(load_model(tiny_causal, adapter=run / "best", device="cpu")))
+    report = evaluate([engine], dev, "lead", config.generation, progress=False)
+    assert report["rows"][0]["rouge1"]["mean"] == pytest.approx(scores["summary_rouge1"], abs=1e-9)
+
+
+def test_restricted_vocabulary_logits_are_the_models_own(tiny_causal):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from summarizer.vocab import RestrictedVocab
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_causal)
+    ids = torch.tensor([[5, 17, 42, 8, 99]])
+    out = model(input_ids=ids, output_hidden_states=True)
+    vocab = RestrictedVocab.from_ids([3, 8, 42, 99, 120], model.get_output_embeddings().weight.shape[0])
+    restricted = vocab.logits(model, out.hidden_states[-1])
+    assert torch.allclose(restricted, out.logits[..., vocab.ids], atol=1e-5)
+    assert vocab.remap(torch.tensor([42, -100, 3])).tolist() == [2, -100, 0]
+    with pytest.raises(ValueError, match="outside the restricted vocabulary"):
+        vocab.remap(torch.tensor([7]))

@@ -1,0 +1,88 @@
+"""Comparable numbers (XL-Sum scorer, xlsum/title protocols, TSV reader) and faithfulness in evaluation."""
+
+import json
+import math
+
+import pytest
+
+from summarizer.article import Article
+from summarizer.corpora import read_corpus, read_tsv
+from summarizer.engines import ExtractiveEngine, LeadEngine
+from summarizer.errors import InputError
+from summarizer.evaluation import evaluate, format_table, prepare
+from summarizer.generation import GenerationSettings
+from summarizer.rouge import score_pairs
+from tests.test_corpora import BODY, LEAD
+
+# Pairs whose words differ only by inflection: a stemming scorer must see overlap the stem-free one misses.
+PAIRS = [("ذهبت البنت الى المدارس في الصباح الباكر", "ذهب الولد إلى المدرسة صباحا"),
+         ("أعلنت الحكومة عن خطط جديدة للاقتصاد", "الحكومة تعلن خطة جديدة لدعم الاقتصاد"),
+         ("المنتخب السعودي يصل إلى موسكو", "وصل المنتخب السعودي إلى موسكو استعدادا لكأس العالم")]
+
+
+def test_xlsum_scorer_gives_the_package_numbers_offline():
+    import nltk
+    from multilingual_rouge import rouge_scorer
+
+    from summarizer.rouge import NLTK_DATA
+
+    ours = score_pairs([p for p, _ in PAIRS], [r for _, r in PAIRS], scorer="xlsum")
+    nltk.data.path.append(str(NLTK_DATA))  # what the package itself needs, offline
+    package = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True, lang="arabic")
+    for (pred, ref), mine in zip(PAIRS, ours):
+        theirs = package.score(ref, pred)
+        for key in ("rouge1", "rouge2", "rougeL"):
+            assert mine[key] == pytest.approx(theirs[key].fmeasure)
+    project = score_pairs([p for p, _ in PAIRS], [r for _, r in PAIRS])
+    assert sum(o["rouge1"] for o in ours) > sum(p["rouge1"] for p in project)  # stemming finds more overlap
+
+
+def test_xlsum_protocol_drops_the_first_paragraph_and_uses_independent_abstracts():
+    abstract = "تطلق وزارة الصحة حملة لتطعيم الأطفال في البلاد."
+    independent = Article(id="a", paragraphs=[LEAD, *BODY.split("\n")], reference=abstract, source="BBC")
+    repeating = Article(id="b", paragraphs=[LEAD, *BODY.split("\n")], reference=LEAD[:60], source="SkyNews")
+    missing = Article(id="c", paragraphs=[LEAD, *BODY.split("\n")], source="CNN")
+    prepared = prepare([independent, repeating, missing], "xlsum")
+    assert prepared.references == [abstract] and prepared.inputs[0].paragraphs == BODY.split("\n")
+    assert prepared.skipped == {"abstract repeats the lead": 1, "no abstract": 1}
+
+
+def test_title_protocol_and_tsv_reader(tmp_path):
+    path = tmp_path / "titles.tsv"
+    path.write_text("document\ttitle\n" + f"{LEAD} {BODY.replace(chr(10), ' ')}\tحملة تطعيم وطنية\n"
+                    + f"{BODY.replace(chr(10), ' ')}\tفرق طبية متنقلة\n", encoding="utf-8")
+    articles = list(read_corpus(path))
+    assert [a.title for a in articles] == ["حملة تطعيم وطنية", "فرق طبية متنقلة"]
+    assert len(prepare(articles, "headline").inputs) == 0  # one paragraph only: the headline protocol skips them
+    title = prepare(articles, "title")
+    assert len(title.inputs) == 2 and title.references[1] == "فرق طبية متنقلة"
+    report = evaluate([LeadEngine(1)], articles, "title", GenerationSettings(), scorer="xlsum", progress=False)
+    assert report["scorer"] == "xlsum" and "bleu" in report["rows"][0]
+
+
+@pytest.mark.parametrize("line, problem", [("only one field", "got 1 field"), ("a\tb\tc", "got 3 field"),
+                                           ("\tعنوان", "got 2 field\\(s\\) with an empty one")])
+def test_a_malformed_tsv_line_is_named(tmp_path, line, problem):
+    path = tmp_path / "bad.tsv"
+    path.write_text(f"نص المقال\tعنوانه\n{line}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"bad.tsv:2: expected document<TAB>title, {problem}"):
+        list(read_tsv(path))
+
+
+def test_no_articles_is_a_clear_error_not_a_nan_report(tmp_path):
+    articles = [Article(id="x", paragraphs=["فقرة واحدة قصيرة فقط."])]
+    with pytest.raises(InputError, match="no articles to score for protocol 'lead'.*one paragraph only: 1"):
+        evaluate([LeadEngine(1)], articles, "lead", GenerationSettings(), out_dir=tmp_path, progress=False)
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_report_has_faithfulness_for_every_engine_and_valid_json(tmp_path):
+    articles = [Article(id=f"a{i}", paragraphs=[LEAD, *BODY.split("\n")], title="حملة تطعيم") for i in range(3)]
+    report = evaluate([LeadEngine(1), ExtractiveEngine()], articles, "lead", GenerationSettings(),
+                      out_dir=tmp_path, progress=False)
+    for row in report["rows"]:
+        f = row["faithfulness"]
+        assert f["n"] == 3 and f["outputs_with_unsupported_number"] == 0.0  # sentences taken from the input
+        assert all(math.isfinite(v) for v in f.values())
+    json.loads((tmp_path / "report.json").read_text())  # strict JSON: no NaN
+    assert "num%" in format_table(report)

@@ -1,0 +1,96 @@
+"""Faithfulness measures on hand-made cases, and the guard that replaces unsupported model text."""
+
+import pytest
+
+from summarizer.article import Summary
+from summarizer.backends import Candidate
+from summarizer.clean import clean_page
+from summarizer.engines import ModelEngine
+from summarizer.faithfulness import check, numbers, summarize_rates
+from summarizer.generation import GenerationSettings, TaskFormat
+from tests.conftest import SEED_PAGE
+
+SOURCE = ("أعلن سيرغي لافروف، وزير الخارجية الروسي، أن روسيا قدمت في يونيو مسودة خارطة طريق لتحسين العلاقات بين "
+          "تركيا وسوريا، وأن ١٢ اجتماعا عقدت منذ عام 2022 شارك فيها 1,500 مسؤول.")
+
+
+def test_numbers_are_normalized_across_scripts_and_separators():
+    assert numbers("١٢ و12 و 1,500 و1500 و٣٫٥ و3.50 و007") == {"12", "1500", "3.5", "7"}
+
+
+@pytest.mark.parametrize("output, unsupported, rare", [
+    ("لافروف: روسيا قدمت مسودة خارطة طريق في يونيو", [], []),
+    ("لافروف: 12 اجتماعا و1500 مسؤول منذ 2022", [], []),            # Western digits for Arabic-Indic ones
+    ("لافروف: 13 اجتماعا بين تركيا وسوريا", ["13"], []),
+    ("وزير الخارجية التركي سيرغي ليفتوفيتش يزور سوريا", [], ["ليفتوفيتش"]),  # the renamed Lavrov
+    ("لافروف يعلن الثلاثاء خارطة طريق", [], ["الثلاثاء"]),         # a weekday the article lacks
+])
+def test_unsupported_numbers_and_novel_rare_words(output, unsupported, rare):
+    support = check(output, SOURCE)
+    assert support.unsupported_numbers == unsupported
+    assert support.novel_rare_words == rare
+    assert support.supported == (not unsupported and not rare)
+
+
+def test_novel_content_word_rate_counts_stems_not_spellings():
+    assert check("أعلن لافروف أن روسيا قدمت مسودة", SOURCE).novel_rate == 0.0
+    support = check("أعلن لافروف أن روسيا رفضت الاتفاق", SOURCE)
+    assert support.novel_words == ["رفضت", "الاتفاق"] and support.novel_rate == pytest.approx(2 / 5)
+
+
+def test_corpus_rates():
+    rates = summarize_rates([check("لافروف 13", SOURCE), check("لافروف", SOURCE)])
+    assert rates["outputs_with_unsupported_number"] == 0.5 and rates["n"] == 2
+
+
+class ScriptedBackend:
+    """A backend that writes what it is told: the engine's guard is then tested on known text."""
+
+    name, label, is_seq2seq = "scripted", "scripted", False
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.task_format = TaskFormat()
+
+    def count_tokens(self, text, *, special=False):
+        return len(text.split())
+
+    def position_limit(self, max_new_tokens):
+        return 10_000
+
+    def generate(self, prompts, *, task, max_new_tokens, settings, sources):
+        return [[Candidate(text, True) for text in self.answers[task]] for _ in prompts]
+
+
+def seed_article():
+    return clean_page(SEED_PAGE.read_text("utf-8")).articles[0]
+
+
+def test_the_guard_replaces_an_unsupported_number_with_the_extractive_text():
+    engine = ModelEngine(ScriptedBackend({"summary": ["قال لافروف إن 12 شخصا قتلوا في موسكو."],
+                                          "headline": ["لافروف يراجع خارطة الطريق بين تركيا وسوريا"]}))
+    (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
+    assert "12" not in result.summary and result.summary.split()[0] in seed_article().text
+    assert set(result.fallback) == {"summary"} and "12" in result.fallback["summary"]
+    assert result.headline == "لافروف يراجع خارطة الطريق بين تركيا وسوريا"
+    (unguarded,) = engine.summarize([seed_article()], settings=GenerationSettings(guard=False))
+    assert "12" in unguarded.summary and not unguarded.fallback
+
+
+def test_candidates_are_reranked_by_faithfulness_before_the_guard():
+    engine = ModelEngine(ScriptedBackend({"summary": ["لافروف: 40 دولة وقعت", "لافروف يراجع مسودة خارطة الطريق."],
+                                          "headline": ["ليفتوفيتش يزور أنقرة", "لافروف وخارطة الطريق"]}))
+    settings = GenerationSettings(num_beams=2, num_candidates=2)
+    (result,) = engine.summarize([seed_article()], settings=settings)
+    assert result.summary == "لافروف يراجع مسودة خارطة الطريق." and result.headline == "لافروف وخارطة الطريق"
+    assert not result.fallback
+
+
+def test_records_carry_faithfulness_for_every_engine():
+    from summarizer.engines import ExtractiveEngine
+    from summarizer.pipeline import summarize_pages
+
+    (page,) = summarize_pages([("seed", SEED_PAGE.read_text("utf-8"))], ExtractiveEngine(), GenerationSettings())
+    for record in page.articles:
+        assert record.faithfulness["summary"]["supported"] and "novel_rate" in record.faithfulness["headline"]
+    assert isinstance(Summary(headline="", summary="", engine="x").fallback, dict)
