@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .article import content_id
-from .corpora import read_jsonl
+from .corpora import FEED_SUFFIXES, detect_format, read_corpus, read_jsonl
 from .engines import Engine
 from .errors import InputError
 from .generation import GenerationSettings
@@ -38,7 +38,6 @@ USER_AGENT = "summarizer/0.1 (Arabic news summarization; +https://example.invali
 MAX_PAGE_BYTES = 3_000_000
 MAX_REDIRECTS = 5
 RETRIES = 2
-FEED_SUFFIXES = (".xml", ".rss", ".atom")
 
 
 @dataclass
@@ -263,11 +262,13 @@ def items_from_feed(data: bytes, source: str) -> list[Item]:
 
 
 def items_from_path(path: Path) -> list[Item]:
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".txt", ".jsonl", *FEED_SUFFIXES))
+    """Items from a file or folder, whatever its input type (corpora.detect_format decides, as everywhere)."""
+    kind = detect_format(path)
+    if path.is_dir() and kind == "text":
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".txt", ".jsonl", ".tsv",
+                                                                                          *FEED_SUFFIXES))
         return [item for f in files for item in items_from_path(f)]
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if kind == "jsonl":
         items = []
         for article, problem in read_jsonl(path, errors="collect"):
             if problem is not None:  # one bad line costs only itself
@@ -276,11 +277,14 @@ def items_from_path(path: Path) -> list[Item]:
                 items.append(Item(id=article.url or article.id, source=str(path), url=article.url,
                                   title=article.title, text=article.text))
         return items
-    if suffix in FEED_SUFFIXES:
+    if kind == "feed":
         with open(path, "rb") as handle:
             return items_from_feed(handle.read(MAX_PAGE_BYTES + 1)[:MAX_PAGE_BYTES], str(path))
-    text = read_page_file(path)
-    return [Item(id=f"{path.stem}-{content_id(text)}", source=str(path), text=text)]
+    if kind == "text":
+        text = read_page_file(path)
+        return [Item(id=f"{path.stem}-{content_id(text)}", source=str(path), text=text)]
+    return [Item(id=a.url or a.id, source=str(path), url=a.url, title=a.title, text=a.text)  # tsv, ant, saudinewsnet
+            for a in read_corpus(path, fmt=kind)]
 
 
 async def gather_items(inputs: list[str], fetcher: Fetcher) -> list[Item]:
@@ -315,7 +319,7 @@ async def fetch_pages(items: list[Item], fetcher: Fetcher) -> None:
         except FetchError as exc:
             if item.feed_text:
                 item.text, item.text_source = item.feed_text, "feed"
-                item.warnings.append(f"the page could not be used ({exc}); the feed entry's own text was summarized")
+                item.warnings.append(f"تعذّر استخدام الصفحة ({exc})؛ لُخّص نص المدخل في الخلاصة نفسه (feed entry's own text)")
             else:
                 item.error = str(exc)
         item.timings["fetch"] = round(time.perf_counter() - started, 3)

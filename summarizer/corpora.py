@@ -217,10 +217,25 @@ def read_text_file(path: str | Path) -> Article:
     return Article(id=path.stem, paragraphs=split_paragraphs(text), source=str(path))
 
 
+INPUT_TYPES = {
+    "jsonl": "JSON Lines: one object per line with text or paragraphs (.jsonl, .ndjson)",
+    "tsv": "document<TAB>title lines, the ARGEN layout (.tsv)",
+    "feed": "an RSS or Atom feed (.xml, .rss, .atom)",
+    "ant": "ANT corpus files, a directory or .tar.gz",
+    "saudinewsnet": "SaudiNewsNet daily .zip files, a directory or one zip",
+    "text": "a plain text page (.txt), or a folder of any of these",
+}
+"""The one registry of input types: corpora, batch and the web demo decide what a file is with `detect_format`."""
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+
+
 def detect_format(path: Path) -> str:
+    """One of INPUT_TYPES, from the name (and for a directory, its contents)."""
     name = path.name.lower()
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
+    if name.endswith(FEED_SUFFIXES):
+        return "feed"
     if name.endswith(".tsv"):
         return "tsv"
     if name.endswith((".tar.gz", ".tgz")):
@@ -251,10 +266,12 @@ def read_corpus(path: str | Path, *, fmt: str = "auto") -> Iterator[Article]:
         return read_saudinewsnet(path)
     if fmt == "tsv":
         return read_tsv(path)
+    if fmt == "feed":
+        raise InputError(f"{path}: a feed, not a corpus (summarize it with `summarizer batch`)")
     if fmt == "text":
         files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
         return (read_text_file(f) for f in files)
-    raise InputError(f"unknown corpus format {fmt!r} (use auto, jsonl, tsv, ant, saudinewsnet or text)")
+    raise InputError(f"unknown corpus format {fmt!r} (use auto, {', '.join(INPUT_TYPES)})")
 
 
 def deduplicate(articles: Iterable[Article]) -> Iterator[Article]:

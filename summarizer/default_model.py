@@ -14,14 +14,10 @@ from .errors import ModelLoadError
 
 BASE_NAME = "gemma-3-270m"
 ADAPTER_DIR = Path(__file__).parent / "adapters" / "gemma3-270m-news"
-UNTUNED_WARNING = (
-    "the embedded default adapter is not installed: running the untuned gemma-3-270m base model, "
-    "whose output is poor; use --engine extractive for a reliable summary"
-)
-
-
-CAUTION = ("written by a small (270M) model: names, numbers and places can be wrong; check them against the "
-           "article, or use --engine extractive for sentences taken from it")
+UNTUNED_WARNING = ("محوّل النموذج الافتراضي غير مثبت: يعمل النموذج الأساسي gemma-3-270m دون تدريب على الأخبار "
+                   "ونتائجه ضعيفة؛ استخدم المحرك الاستخراجي (--engine extractive) لملخص موثوق")
+CAUTION = ("كتبه نموذج صغير (270 مليون معامل): قد تخطئ الأسماء والأرقام والأماكن، فراجعها في المقال؛ وما لا يدعمه "
+           "المقال يُستبدل بجمل منه")
 
 
 def base_model_dir() -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 import gradio as gr
 
 from .clean import MAX_PAGE_CHARS
-from .corpora import read_jsonl
+from .corpora import detect_format, read_jsonl
 from .errors import InputError, SummarizerError
 from .faithfulness import novel_spans
 from .generation import GenerationSettings
@@ -92,8 +92,8 @@ def summarize_paste(text, engine, *values):
     try:
         result = summarize_text(engines, text, settings_from_ui(values), engine=engine)
     except (SummarizerError, ValueError) as exc:
-        gr.Warning(str(exc))
-        return "", "", [], "", f"⚠️ {md_text(str(exc))}", ""
+        gr.Warning(f"تعذّر التلخيص: {exc}")
+        return "", "", [], "", f"⚠️ تعذّر التلخيص: {md_text(str(exc))}", ""
     main, *others = result["articles"]
     source = main["cleaned_text"] or ""
     marks = marked(main["headline"], source) + [("\n", None)] + marked(main["summary"], source)
@@ -116,7 +116,7 @@ def summarize_files(files, engine, *values, progress=gr.Progress()):
     for file in files:
         try:
             path = uploaded_path(file)
-            if path.suffix.lower() == ".jsonl":
+            if detect_format(path) == "jsonl":
                 for article, problem in read_jsonl(path, errors="collect"):
                     if problem is not None:
                         records.append(ArticleResult.failed(f"{path.name}:{problem.line}", str(problem),

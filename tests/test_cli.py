@@ -148,3 +148,11 @@ def test_every_generation_setting_has_a_flag():
     text = build_parser()._subparsers._group_actions[0].choices["summarize"].format_help()
     for info in describe(GenerationSettings):
         assert flag(info.name) in text, info.name
+
+
+def test_weightless_engines_import_no_model_runtime():
+    code = ("import sys; from summarizer.cli import main; "
+            f"main(['summarize', '--engine', 'extractive', {str(SCRAPED_PAGE)!r}]); "
+            "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2', 'peft') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "[]"
