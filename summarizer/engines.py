@@ -117,7 +117,7 @@ class ModelEngine:
         return results
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        from .faithfulness import SourceIndex
+        from .faithfulness import SourceIndex, drop_unsupported_weekdays
 
         generated = {task: self.generate(articles, task, settings) if task in tasks else None for task in TASKS}
         results = []
@@ -130,6 +130,12 @@ class ModelEngine:
                     continue
                 texts, cut = generated[task][k]
                 summary.truncated |= cut
+                repaired = {}
+                if settings.guard:  # a weekday the article lacks is deleted, not a reason to drop the whole text
+                    for original in texts:
+                        fixed, days = drop_unsupported_weekdays(original, index)
+                        repaired[fixed] = days
+                    texts = list(repaired)
                 text, support = _choose(texts, index)
                 if not text:
                     reason = "لم يكتب النموذج نصا"
@@ -137,6 +143,9 @@ class ModelEngine:
                     reason = support.reason()
                 else:
                     setattr(summary, task, text)
+                    if repaired.get(text):
+                        summary.warnings.append(f"{_FIELD_AR[task]}: حُذف يوم لا يذكره المقال "
+                                                f"({'، '.join(repaired[text])})")
                     continue
                 # An empty or unsupported answer helps nobody: the extractive text for that field, and say so.
                 fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]

@@ -95,8 +95,9 @@ def prepare(articles, protocol: str, *, source: str | None = None) -> Prepared:
 
 
 def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: GenerationSettings,
-               *, progress: bool = True) -> tuple[list[str], float]:
-    """Predictions for a protocol (summary or headline) with a progress bar; returns (predictions, seconds)."""
+               *, progress: bool = True, fallbacks: list | None = None) -> tuple[list[str], float]:
+    """Predictions for a protocol (summary or headline) with a progress bar; returns (predictions, seconds).
+    `fallbacks`, when given, receives each output's fallback reason ('' when the engine's own text was kept)."""
     from tqdm.auto import tqdm
 
     field_name = "headline" if protocol in HEADLINE_PROTOCOLS else "summary"
@@ -108,6 +109,8 @@ def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: Gene
             batch = prepared.inputs[i : i + chunk]
             summaries = engine.summarize(batch, settings=settings, tasks=(field_name,))
             predictions += [getattr(s, field_name) for s in summaries]
+            if fallbacks is not None:
+                fallbacks += [s.fallback.get(field_name, "") for s in summaries]
             bar.update(len(batch))
     return predictions, time.perf_counter() - started
 
@@ -134,21 +137,28 @@ def evaluate(engines: list[Engine], articles: list[Article], protocol: str, sett
         out.mkdir(parents=True, exist_ok=True)
     indexes = [SourceIndex(article.text) for article in prepared.inputs]
     for engine in engines:
-        predictions, seconds = run_engine(engine, prepared, protocol, settings, progress=progress)
+        fallbacks: list[str] = []
+        predictions, seconds = run_engine(engine, prepared, protocol, settings, progress=progress,
+                                          fallbacks=fallbacks)
         rouge = rouge_report(predictions, prepared.references, stemmer=stemmer, scorer=scorer)
         supports = [index.check(pred) for index, pred in zip(indexes, predictions)]
+        n = len(predictions)
+        # What the guard replaced: the model's own outputs that held an unsupported number or a novel rare word.
+        guard = {"outputs_replaced": sum(bool(f) for f in fallbacks) / n,
+                 "replaced_for_a_number": sum("أرقام" in f for f in fallbacks) / n,
+                 "replaced_for_a_rare_word": sum("نادرة" in f for f in fallbacks) / n}
         row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES},
-               "faithfulness": summarize_rates(supports)}
+               "faithfulness": summarize_rates(supports), "guard": guard}
         if protocol in HEADLINE_PROTOCOLS:
             row["bleu"] = corpus_bleu(predictions, prepared.references)
         report["rows"].append(row)
         if out:
             with open(out / f"predictions-{engine.name.replace('/', '_')}.jsonl", "w", encoding="utf-8") as handle:
-                for article, pred, ref, item, support in zip(prepared.inputs, predictions, prepared.references,
-                                                             rouge["items"], supports):
+                for article, pred, ref, item, support, fallback in zip(
+                        prepared.inputs, predictions, prepared.references, rouge["items"], supports, fallbacks):
                     handle.write(json.dumps({"id": article.id, "source": article.source, "prediction": pred,
-                                             "reference": ref, **item, "faithfulness": support.to_dict()},
-                                            ensure_ascii=False) + "\n")
+                                             "reference": ref, **item, "faithfulness": support.to_dict(),
+                                             "fallback": fallback}, ensure_ascii=False) + "\n")
     if out:
         (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report
@@ -162,7 +172,7 @@ def format_table(report: dict) -> str:
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report["skipped"].items())) or "none"
     headline = report["protocol"] in HEADLINE_PROTOCOLS
     cols = ["engine", *("R1", "R2", "RL", "RLsum"), *(["BLEU"] if headline else []), "num%", "novel%", "rare/out",
-            "sec"]
+            "guard%", "sec"]
     lines = [head, f"skipped: {skipped}", " | ".join(cols)]
     for row in report["rows"]:
         cells = [row["engine"]]
@@ -173,11 +183,12 @@ def format_table(report: dict) -> str:
             cells.append(f"{row['bleu']:.2f}")
         f = row["faithfulness"]
         cells += [f"{100 * f['outputs_with_unsupported_number']:.1f}", f"{100 * f['novel_content_word_rate']:.1f}",
-                  f"{f['novel_rare_words_per_output']:.2f}"]
+                  f"{f['novel_rare_words_per_output']:.2f}", f"{100 * row['guard']['outputs_replaced']:.1f}"]
         cells.append(f"{row['seconds']:.1f}")
         lines.append(" | ".join(cells))
     lines.append("num% = outputs with a number the input lacks; novel% = content words not in the input; "
-                 "rare/out = novel rare words (likely invented names) per output")
+                 "rare/out = novel rare words (likely invented names) per output; guard% = model outputs the guard "
+                 "replaced with extractive text")
     return "\n".join(lines)
 
 

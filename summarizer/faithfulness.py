@@ -30,6 +30,13 @@ _DATE_WORDS = frozenset(normalize(w) for w in """السبت الأحد الاث�
     فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر كانون شباط آذار نيسان
     أيار حزيران تموز آب أيلول تشرين جانفي فيفري أفريل جوان جويلية أوت""".split())
 
+_WEEKDAYS = frozenset(normalize(w) for w in "السبت الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة".split())
+# A weekday as news writes it: "، الأربعاء،", "يوم الخميس", "اليوم الجمعة", "مساء السبت", with a clitic or not.
+_WEEKDAY_PHRASE = re.compile(r"\s*،?\s*(?:(?:ال)?يوم\s+|مساء\s+|صباح\s+|ليلة\s+)?(?P<day>[وبفل]?(?:"
+                             + "|".join(sorted(("السبت", "الأحد", "الاحد", "الاثنين", "الإثنين", "الثلاثاء",
+                                                "الأربعاء", "الاربعاء", "الخميس", "الجمعة"), key=len, reverse=True))
+                             + r"))(?![\w])\s*،?")
+
 # Digits after normalization (Arabic-Indic are mapped to ASCII), with thousands separators and decimals.
 _NUMBER = re.compile(r"\d+(?:[.,٫٬]\d+)*")
 
@@ -137,6 +144,26 @@ class SourceIndex:
                 if is_rare(stem, counts) or _is_date_word(tok):
                     support.novel_rare_words.append(shown)
         return support
+
+
+def drop_unsupported_weekdays(text: str, index: "SourceIndex") -> tuple[str, list[str]]:
+    """Delete weekdays the article does not name ("أعلن الوزير، الأربعاء، أن" -> "أعلن الوزير أن"): a small model
+    learns them from lead paragraphs, and the sentence reads the same without. Returns (text, removed days)."""
+    removed: list[str] = []
+
+    def repair(match: re.Match) -> str:
+        day = match.group("day")
+        token = normalize(day)
+        if token in index.words or token.lstrip("وبفل") in index.words:
+            return match.group(0)
+        removed.append(day)
+        return " "
+
+    repaired = _WEEKDAY_PHRASE.sub(repair, text)
+    if not removed:
+        return text, []
+    repaired = re.sub(r"\s+([،.:؛!؟])", r"\1", " ".join(repaired.split()))
+    return repaired.strip(" ،"), removed
 
 
 def check(output: str, source: str) -> Support:

@@ -94,3 +94,12 @@ def test_records_carry_faithfulness_for_every_engine():
     for record in page.articles:
         assert record.faithfulness["summary"]["supported"] and "novel_rate" in record.faithfulness["headline"]
     assert isinstance(Summary(headline="", summary="", engine="x").fallback, dict)
+
+
+def test_a_weekday_the_article_lacks_is_deleted_not_fatal():
+    engine = ModelEngine(ScriptedBackend({"summary": ["أعلن لافروف، الأربعاء، أنه يراجع مسودة خارطة الطريق."],
+                                          "headline": ["لافروف يراجع خارطة الطريق الخميس"]}))
+    (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
+    assert result.summary == "أعلن لافروف أنه يراجع مسودة خارطة الطريق."
+    assert result.headline == "لافروف يراجع خارطة الطريق" and not result.fallback
+    assert sum("حُذف يوم" in w for w in result.warnings) == 2
