@@ -41,6 +41,41 @@ RETRIES = 2
 
 
 @dataclass
+class BatchSettings:
+    """How a batch job fetches and resumes (flags of `summarizer batch`, generated from these fields)."""
+
+    allow_private: bool = False
+    """Allow fetching loopback and private addresses."""
+    allow_link_local: bool = False
+    """Allow fetching link-local addresses (169.254.0.0/16, where cloud metadata lives)."""
+    concurrency: int = 4
+    """Concurrent page fetches."""
+    timeout: float = 15.0
+    """Seconds for each page: the whole fetch, retries included."""
+    retry_errors: bool = False
+    """Redo pages whose earlier records are errors (a plain rerun counts them as done)."""
+    workers: int = 1
+    """Ray actors (with --ray), each with its own engine."""
+    num_gpus: float = 0.0
+    """GPUs per Ray actor (with --ray)."""
+
+    def problems(self) -> list[str]:
+        errors = []
+        for name in ("concurrency", "workers"):
+            if getattr(self, name) < 1:
+                errors.append(f"{name} must be >= 1")
+        if self.timeout <= 0:
+            errors.append("timeout must be > 0")
+        if self.num_gpus < 0:
+            errors.append("num_gpus must be >= 0")
+        return errors
+
+    def fetcher_options(self) -> dict:
+        return {"allow_private": self.allow_private, "allow_link_local": self.allow_link_local,
+                "timeout": self.timeout, "concurrency": self.concurrency}
+
+
+@dataclass
 class Item:
     """One thing to summarize: text we already have, or a URL still to fetch."""
 

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 
 from .errors import SummarizerError
 from .generation import GenerationSettings
@@ -29,6 +30,26 @@ def _engine_args(parser: argparse.ArgumentParser, default: str = "default") -> N
                         "--model)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     parser.add_argument("--threads", type=int, help="CPU threads for the model runtime")
+
+
+@dataclass
+class ServeSettings:
+    """`summarizer serve`: where to listen and what to serve (each defaults to its environment variable)."""
+
+    host: str = ""
+    """Address to listen on ($SUMMARIZER_HOST, else 127.0.0.1)."""
+    port: int = 0
+    """Port ($SUMMARIZER_PORT, else 7860)."""
+    engine: str = ""
+    """The engine the UI starts with and the API serves by default ($SUMMARIZER_ENGINE, else default)."""
+    backend: str = ""
+    """hf or ct2 for model engines ($SUMMARIZER_BACKEND, else ct2 for the default engine)."""
+
+
+def _batch_settings():
+    from .batch import BatchSettings
+
+    return BatchSettings
 
 
 def _settings_args(parser: argparse.ArgumentParser) -> None:
@@ -87,26 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="feeds, JSON Lines, text files or folders -> results.jsonl (resumable)")
     batch.add_argument("inputs", nargs="+", help="feed URLs or files, .jsonl files, .txt files, folders")
     batch.add_argument("--out", required=True, help="JSON Lines output; a rerun skips ids already written")
-    batch.add_argument("--allow-private", action="store_true", help="allow fetching loopback/private addresses")
-    batch.add_argument("--allow-link-local", action="store_true",
-                       help="allow fetching link-local addresses (169.254.0.0/16, where cloud metadata lives)")
-    batch.add_argument("--concurrency", type=int, default=4, help="concurrent page fetches")
-    batch.add_argument("--timeout", type=float, default=15.0, help="seconds for each page, the whole fetch")
-    batch.add_argument("--retry-errors", action="store_true", help="redo pages whose earlier records are errors")
     batch.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run on Ray Data: no ADDRESS starts a local Ray; auto, HOST:PORT or ray://HOST:PORT joins "
                        "a cluster (--out DIR/ then writes part files)")
-    batch.add_argument("--workers", type=int, default=1, help="Ray actors, each with its own engine")
-    batch.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per Ray actor")
+    add_arguments(batch, _batch_settings(), group_title="batch settings")
     _engine_args(batch)
     _settings_args(batch)
 
     serve = sub.add_parser("serve", help="the web demo and JSON API (http://127.0.0.1:7860)")
-    serve.add_argument("--host", default=None, help="address to listen on (default $SUMMARIZER_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default $SUMMARIZER_PORT or 7860)")
-    serve.add_argument("--engine", default=None, help="the engine the UI starts with and the API serves by default "
-                       "(default $SUMMARIZER_ENGINE or default)")
-    serve.add_argument("--backend", default=None, help="hf or ct2 for model engines (default $SUMMARIZER_BACKEND)")
+    add_arguments(serve, ServeSettings)
 
     train = sub.add_parser("train", help="fine-tune from a YAML config (python -m finetune.train)", add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
@@ -247,23 +257,22 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batch import run_batch
+    from .batch import BatchSettings, run_batch
+    from .settings import build
 
+    options = build(BatchSettings, values_from_args(args, BatchSettings))
+    settings = settings_from(args)
     if args.ray:
         from .scale import run_batch_ray
 
-        settings = settings_from(args)
         engine_options = {"name": args.engine, "model": args.model, "adapter": args.adapter, "backend": args.backend,
                           "device": args.device, "threads": args.threads}
-        fetcher_options = {"allow_private": args.allow_private, "allow_link_local": args.allow_link_local,
-                           "timeout": args.timeout, "concurrency": args.concurrency}
         return run_batch_ray(args.inputs, out=args.out, engine_options=engine_options, settings=settings,
-                             address=None if args.ray == "local" else args.ray, workers=args.workers,
-                             num_gpus=args.num_gpus, fetcher_options=fetcher_options,
-                             chunk_size=max(8, settings.batch_size * 2), retry_errors=args.retry_errors)
-    return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings_from(args),
-                     allow_private=args.allow_private, allow_link_local=args.allow_link_local,
-                     concurrency=args.concurrency, timeout=args.timeout, retry_errors=args.retry_errors)
+                             address=None if args.ray == "local" else args.ray, workers=options.workers,
+                             num_gpus=options.num_gpus, fetcher_options=options.fetcher_options(),
+                             chunk_size=max(8, settings.batch_size * 2), retry_errors=options.retry_errors)
+    return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings,
+                     retry_errors=options.retry_errors, **options.fetcher_options())
 
 
 def cmd_bench(args) -> int:
@@ -274,13 +283,16 @@ def cmd_bench(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    if args.engine:
-        os.environ["SUMMARIZER_ENGINE"] = args.engine
-    if args.backend:
-        os.environ["SUMMARIZER_BACKEND"] = args.backend
+    from .settings import build
+
+    options = build(ServeSettings, values_from_args(args, ServeSettings))
+    if options.engine:
+        os.environ["SUMMARIZER_ENGINE"] = options.engine
+    if options.backend:
+        os.environ["SUMMARIZER_BACKEND"] = options.backend
     from .webapp import serve
 
-    serve(args.host, args.port)
+    serve(options.host or None, options.port or None)
     return 0
 
 

@@ -198,7 +198,7 @@ demo.has_launched = True
 def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    host = host or os.environ.get("SUMMARIZER_HOST", "127.0.0.1")
-    port = port or int(os.environ.get("SUMMARIZER_PORT", "7860"))
+    host = host or os.environ.get("SUMMARIZER_HOST") or "127.0.0.1"
+    port = port or int(os.environ.get("SUMMARIZER_PORT") or 7860)
     print(f"summarizer: serving the demo on http://{host}:{port}/ and the API at /api/summarize")
     uvicorn.run(app, host=host, port=port, log_level="warning")
