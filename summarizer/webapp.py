@@ -46,13 +46,14 @@ LABELS = {
 
 
 # --- showing page text as text ----------------------------------------------------------------------------
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|>~:/@]")
 
 
 def md_text(text: str) -> str:
-    """Text from a page, safe inside Markdown: HTML escaped and Markdown syntax backslash-escaped, so
-    `<img src=...>` or `![](...)` shows as characters and loads nothing."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    """Text from a page, safe inside Markdown: HTML escaped, and every Markdown character (and those that make a
+    URL or address a link) written as a numeric entity, so `<img src=...>`, `![](...)` or a URL shows as the
+    characters the page holds and loads nothing."""
+    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", html.escape(text, quote=False))
 
 
 def marked(text: str, source: str) -> list[tuple[str, str | None]]:

@@ -45,3 +45,34 @@ def test_paste_seed_page_and_read_headline_and_summary(server):
         assert furniture not in summary, furniture
     assert direction == "rtl"
     assert "قتلى مدنيون بأول أيام العيد في سوريا" in others  # the second article is shown on its own
+
+
+def test_page_markup_is_shown_as_text_and_loads_nothing(server):
+    """A page whose furniture carries <img> and ![](...) renders them as characters: no image element, no request."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import SEED_PAGE
+
+    page_text = SEED_PAGE.read_text("utf-8").replace(
+        "مرحلة جديدة من العلاقات العُمانية الجزائرية", '<img src="/probe-title.png" onerror="window.pwned=1">')
+    page_text = page_text.replace("  • أين وصلت محاولات التطبيع بين تركيا وسورية؟", "  • ![x](/probe-bullet.png)")
+    page_text = page_text.replace("المصدر: تركيا الآن", "المصدر: تركيا الآن https://example.com/probe-link")
+    requested = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(server, wait_until="networkidle")
+        page.locator("#article textarea").fill(page_text)
+        page.locator("#summarize").click()
+        page.wait_for_function("document.querySelector('#summary textarea').value.length > 0", timeout=60_000)
+        page.wait_for_timeout(500)
+        images = page.locator("#notes img, #others img").count()
+        links = page.locator("#notes a, #others a").count()
+        notes = page.locator("#notes").inner_text() + page.locator("#others").inner_text()
+        pwned = page.evaluate("window.pwned === 1")
+        browser.close()
+    assert images == 0 and links == 0 and not pwned
+    assert not [url for url in requested if "probe-" in url]
+    assert "<img" in notes and "![x](/probe-bullet.png)" in notes  # shown as the characters the page holds
+    assert "\\" not in notes and "https://example.com/probe-link" in notes  # as written: no escape marks, no link
