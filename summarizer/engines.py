@@ -116,16 +116,28 @@ class ModelEngine:
                 results[i] = ([t for t in texts if t], fitted[i][1])
         return results
 
+    def model_fields(self, settings: GenerationSettings) -> tuple[str, ...]:
+        chosen = [f.strip() for f in settings.model_fields.split(",") if f.strip()]
+        return tuple(chosen or self.backend.task_format.model_fields)
+
     def summarize(self, articles, *, settings, tasks=TASKS):
         from .faithfulness import SourceIndex, drop_unsupported_weekdays
 
-        generated = {task: self.generate(articles, task, settings) if task in tasks else None for task in TASKS}
+        written = self.model_fields(settings)
+        generated = {task: self.generate(articles, task, settings) if task in tasks and task in written else None
+                     for task in TASKS}
+        extractive = ([self._extractive.summarize([a], settings=settings)[0] for a in articles]
+                      if any(task in tasks and task not in written for task in TASKS) else None)
         results = []
         for k, article in enumerate(articles):
             index = SourceIndex(article.text)
             summary = Summary(headline="", summary="", engine=self.name, warnings=list(self.warnings))
-            fallback_summary = None
+            fallback_summary = extractive[k] if extractive else None
             for task in TASKS:
+                if task in tasks and task not in written:  # by design: this model's text is not used here
+                    setattr(summary, task, getattr(fallback_summary, task))
+                    summary.warnings.append(f"{_FIELD_AR[task]}: جمل مأخوذ من المقال (المحرك الاستخراجي)")
+                    continue
                 if generated[task] is None:
                     continue
                 texts, cut = generated[task][k]

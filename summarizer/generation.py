@@ -42,6 +42,9 @@ class GenerationSettings:
     guard: bool = True
     """Replace a model headline or summary holding a number or a rare word the article lacks with the
     extractive one, and say so in the result."""
+    model_fields: str = ""
+    """Fields a model engine writes, comma-separated (headline, summary); the others are the extractive engine's.
+    Empty: what the model's adapter recommends (chosen on the dev split, saved with it), else both."""
     max_input_tokens: int = 0
     """Token budget for the article text (0 = the budget the model was trained with, saved with it); longer
     articles are cut at paragraph/sentence boundaries."""
@@ -68,6 +71,9 @@ class GenerationSettings:
         if not isinstance(self.source_boost, (int, float)) or not math.isfinite(self.source_boost) or \
                 self.source_boost < 0:
             errors.append(f"source_boost must be a number >= 0, got {self.source_boost!r}")
+        unknown = [f for f in self.model_fields.split(",") if f.strip() and f.strip() not in TASKS]
+        if unknown:
+            errors.append(f"model_fields: unknown field(s) {', '.join(unknown)} (headline, summary)")
         if isinstance(self.num_candidates, int) and isinstance(self.num_beams, int) and \
                 self.num_candidates > self.num_beams >= 1:
             errors.append(f"num_candidates ({self.num_candidates}) cannot exceed num_beams ({self.num_beams})")
@@ -101,6 +107,9 @@ class TaskFormat:
     """Tokens that end an answer besides the tokenizer's eos (chat-tuned bases end turns with these)."""
     one_line: list[str] = field(default_factory=lambda: ["headline"])
     """Tasks whose answer is a single line: a causal model stops at the newline."""
+    model_fields: list[str] = field(default_factory=lambda: list(TASKS))
+    """Fields this model should write by default, as measured on dev against the extractive engine; the others
+    are taken from the article (GenerationSettings.model_fields overrides)."""
 
     def render(self, task: str, text: str) -> str:
         if task not in TASKS:

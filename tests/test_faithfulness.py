@@ -103,3 +103,23 @@ def test_a_weekday_the_article_lacks_is_deleted_not_fatal():
     assert result.summary == "أعلن لافروف أنه يراجع مسودة خارطة الطريق."
     assert result.headline == "لافروف يراجع خارطة الطريق" and not result.fallback
     assert sum("حُذف يوم" in w for w in result.warnings) == 2
+
+
+def test_model_fields_choose_what_the_model_writes():
+    from summarizer.engines import ExtractiveEngine
+    from summarizer.errors import ConfigError
+
+    backend = ScriptedBackend({"summary": ["لافروف يراجع مسودة خارطة الطريق."],
+                               "headline": ["لافروف وخارطة الطريق"]})
+    engine = ModelEngine(backend)
+    (extractive,) = ExtractiveEngine().summarize([seed_article()], settings=GenerationSettings())
+    (hybrid,) = engine.summarize([seed_article()], settings=GenerationSettings(model_fields="headline"))
+    assert hybrid.headline == "لافروف وخارطة الطريق" and hybrid.summary == extractive.summary
+    assert not hybrid.fallback  # a choice, not a replacement
+    backend.task_format.model_fields = ["headline"]  # what an adapter recommends when the setting is empty
+    (recommended,) = engine.summarize([seed_article()], settings=GenerationSettings())
+    assert recommended.summary == extractive.summary
+    (both,) = engine.summarize([seed_article()], settings=GenerationSettings(model_fields="headline,summary"))
+    assert both.summary == "لافروف يراجع مسودة خارطة الطريق."
+    with pytest.raises(ConfigError, match="model_fields: unknown field"):
+        GenerationSettings.from_dict({"model_fields": "title"})
