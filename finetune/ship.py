@@ -1,6 +1,6 @@
 """Copy a run's best adapter into the package as the embedded default.
 
-    python -m finetune.ship runs/gemma3-270m-lora [--dest summarizer/adapters/gemma3-270m-news]
+    python -m finetune.ship runs/gemma3-270m-news [--model-fields headline] [--dest summarizer/adapters/gemma3-270m-news]
 
 The model card (README.md in the destination) is written by hand from measured numbers and kept.
 """
@@ -19,8 +19,10 @@ FILES = ("adapter_model.safetensors", "adapter_config.json", "summarizer_task.js
 MAX_BYTES = 20 * 1024 * 1024
 
 
-def ship(run: Path, dest: Path = ADAPTER_DIR) -> Path:
-    best = run / "best"
+def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = None) -> Path:
+    """Copy `run/best` (or `run` itself when it is an adapter directory) into the package. `model_fields`, chosen
+    by measuring on dev against the extractive engine, is written into the task format the engine reads."""
+    best = run / "best" if (run / "best").is_dir() else run
     missing = [name for name in FILES if not (best / name).is_file()]
     if missing:
         raise SystemExit(f"ship: {best} lacks {', '.join(missing)}")
@@ -34,6 +36,12 @@ def ship(run: Path, dest: Path = ADAPTER_DIR) -> Path:
     # The base is resolved at run time (the converted GGUF in the user's cache), not from this machine's path.
     config["base_model_name_or_path"] = "gemma-3-270m (summarizer embedded default)"
     (dest / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if model_fields:
+        from summarizer.generation import TaskFormat
+
+        task_format = TaskFormat.load(dest)
+        task_format.model_fields = list(model_fields)
+        task_format.save(dest)
     return dest
 
 
@@ -41,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path)
     parser.add_argument("--dest", type=Path, default=ADAPTER_DIR)
+    parser.add_argument("--model-fields", help="fields the model should write by default, comma-separated "
+                        "(headline, summary), as measured on dev; default: both")
     args = parser.parse_args(argv)
-    print(f"shipped {args.run / 'best'} -> {ship(args.run, args.dest)}")
+    fields = [f.strip() for f in args.model_fields.split(",")] if args.model_fields else None
+    print(f"shipped {args.run} -> {ship(args.run, args.dest, fields)}")
     return 0
 
 

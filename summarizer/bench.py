@@ -1,7 +1,7 @@
 """`summarizer bench`: backends side by side on the same model, prompts, settings and articles.
 
 Variants, each in its own fresh process (so peak RSS and load time are its own):
-- plain: a plain transformers generate loop, one article at a time (what a careful user would write);
+- plain: a plain transformers generate loop over the engine's own prompts, one article at a time;
 - hf:    our engine on the transformers backend (length-sorted batches, same cleanup);
 - ct2:   our engine on the CTranslate2 backend (int8 on a CPU).
 Printed: p50/p90 latency per article (summary + headline), batched throughput, peak RSS, load time, first-run
@@ -72,7 +72,7 @@ def measure(variant: str, options: dict) -> dict:
         raise SummarizerError("bench compares model backends: use --engine default or --model PATH")
     load_seconds = time.perf_counter() - started
     if variant == "plain":
-        latencies = [plain_generate(engine.backend.loaded, article, settings) for article in articles]
+        latencies = [plain_generate(engine, article, settings) for article in articles]
         batch_seconds = sum(latencies)  # a plain loop handles one article at a time
     else:
         latencies = []
@@ -104,17 +104,17 @@ def quality(engine, options: dict, settings) -> dict:
     return rouge_report(predictions, prepared.references)["scores"]["rouge1"]
 
 
-def plain_generate(loaded, article, settings) -> float:
-    """The baseline: one article at a time, its text cut by the tokenizer to the same token budget (the task
-    template kept whole, as a careful user would), the same generate settings, no output tidying."""
+def plain_generate(engine, article, settings) -> float:
+    """The baseline: one article at a time, the engine's own prompts (same input budget and template), the same
+    generate settings, no batching, no candidates, no cleanup or guard."""
     import torch
 
+    loaded = engine.backend.loaded
     tokenizer, fmt = loaded.tokenizer, loaded.task_format
-    budget = settings.max_input_tokens or fmt.input_tokens
     started = time.perf_counter()
-    for task, max_new in (("summary", settings.max_new_tokens), ("headline", settings.headline_max_new_tokens)):
-        ids = tokenizer(article.text, add_special_tokens=False, truncation=True, max_length=budget).input_ids
-        enc = tokenizer(fmt.render(task, tokenizer.decode(ids)), return_tensors="pt").to(loaded.device)
+    for task in ("summary", "headline"):
+        (prompt,), _, max_new = engine.prompts([article], task, settings)
+        enc = tokenizer(prompt, return_tensors="pt").to(loaded.device)
         with torch.inference_mode():
             out = loaded.model.generate(**enc, max_new_tokens=max_new, num_beams=settings.num_beams,
                                         length_penalty=settings.length_penalty,

@@ -95,16 +95,22 @@ class ModelEngine:
         self.warnings = list(warnings)
         self._extractive = ExtractiveEngine()
 
-    def generate(self, articles: Sequence[Article], task: str, settings: GenerationSettings
-                 ) -> list[tuple[list[str], bool]]:
-        """Cleaned candidate texts (best first) and whether the input was cut, per article, in input order."""
+    def prompts(self, articles: Sequence[Article], task: str, settings: GenerationSettings
+                ) -> tuple[list[str], list[tuple[str, bool]], int]:
+        """Rendered prompts, the fitted article texts with their truncation flags, and the new-token limit."""
         backend, fmt = self.backend, self.backend.task_format
         max_new = settings.max_new_tokens if task == "summary" else settings.headline_max_new_tokens
         overhead = backend.count_tokens(fmt.overhead(task), special=True)
         wanted = settings.max_input_tokens or fmt.input_tokens
         budget = max(16, min(wanted, backend.position_limit(max_new) - overhead))
         fitted = [fit_to_budget(a.paragraphs, backend.count_tokens, budget) for a in articles]
-        prompts = [fmt.render(task, text) for text, _ in fitted]
+        return [fmt.render(task, text) for text, _ in fitted], fitted, max_new
+
+    def generate(self, articles: Sequence[Article], task: str, settings: GenerationSettings
+                 ) -> list[tuple[list[str], bool]]:
+        """Cleaned candidate texts (best first) and whether the input was cut, per article, in input order."""
+        backend, fmt = self.backend, self.backend.task_format
+        prompts, fitted, max_new = self.prompts(articles, task, settings)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # length-sorted batches pad least
         results: list = [None] * len(prompts)
         for start in range(0, len(order), settings.batch_size):
