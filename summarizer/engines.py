@@ -142,7 +142,7 @@ class ModelEngine:
             for task in TASKS:
                 if task in tasks and task not in written:  # by design: this model's text is not used here
                     setattr(summary, task, getattr(fallback_summary, task))
-                    summary.warnings.append(f"{_FIELD_AR[task]}: جمل مأخوذ من المقال (المحرك الاستخراجي)")
+                    summary.warnings.append(f"{_FIELD_AR[task]}: جمل مأخوذة من المقال (المحرك الاستخراجي)")
                     continue
                 if generated[task] is None:
                     continue
