@@ -26,7 +26,7 @@ def base_model_dir() -> Path:
 
 def ensure_base_model() -> Path:
     """Return the converted base checkpoint directory, converting the packaged GGUF on first use."""
-    return build_once(base_model_dir(), _convert_gguf, what="the embedded default model (about a minute)")
+    return build_once(base_model_dir(), _convert_gguf, what="the embedded default model")
 
 
 def _convert_gguf(out_dir: Path) -> None:
