@@ -42,6 +42,7 @@ LABELS = {
     "guard": "استبدال نص النموذج غير المدعوم بنص من المقال",
     "source_boost": "تفضيل كلمات المقال أثناء التوليد",
     "strict_source": "التوليد من كلمات المقال فقط",
+    "model_fields": "ما يكتبه النموذج (headline, summary)؛ فارغ = ما اختير بالقياس",
 }
 
 
@@ -80,8 +81,9 @@ def uploaded_path(file) -> Path:
 
 # --- the two tabs -------------------------------------------------------------------------------------------
 def settings_from_ui(values) -> dict:
+    """Control values (one per settings field, in field order, as setting_controls made them) -> settings."""
     out = {}
-    for info, value in zip(describe(GenerationSettings), values):
+    for info, value in zip(describe(GenerationSettings), values, strict=True):
         if value is None:
             continue
         out[info.name] = int(value) if info.type is int and float(value).is_integer() else value
@@ -153,6 +155,8 @@ def setting_controls(cls=GenerationSettings) -> list:
             controls.append(gr.Number(value=info.default, precision=0, minimum=0, **common))
         elif info.type is float:
             controls.append(gr.Number(value=info.default, **common))
+        else:  # str, and any type without a dedicated control: typed as text, checked by the settings layer
+            controls.append(gr.Textbox(value=str(info.default), **common))
     return controls
 
 

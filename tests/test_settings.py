@@ -29,6 +29,7 @@ def test_a_new_setting_appears_in_help_ui_and_openapi_with_no_other_edit():
     assert parser.parse_args(["--min-summary-words", "9"]).min_summary_words == 9
 
     controls = webapp.setting_controls(WithNewSetting)
+    assert len(controls) == len(describe(WithNewSetting))  # one control per field, whatever its type
     new = [c for c in controls if c.elem_id == "setting-min_summary_words"]
     assert len(new) == 1 and new[0].value == 7 and "Shortest summary" in new[0].label
 
