@@ -25,7 +25,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .article import content_id
 from .corpora import FEED_SUFFIXES, detect_format, read_corpus, read_jsonl
@@ -127,14 +126,6 @@ def resolve_checked(host: str, port: int, *, allow_private: bool, allow_link_loc
             hint = "--allow-link-local" if reason == "link-local" else "--allow-private"
             raise Refused(f"refused: {host} resolves to a {reason} address ({address}); pass {hint} to allow it")
     return str(addresses[0])
-
-
-def check_public(url: str) -> None:
-    """Raise FetchError unless the URL is http(s) and every address its host resolves to is public."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise Refused(f"refused: not an http(s) URL: {url}")
-    resolve_checked(parsed.hostname, parsed.port or 80, allow_private=False)
 
 
 class PinnedTransport:

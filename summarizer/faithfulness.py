@@ -171,23 +171,16 @@ def check(output: str, source: str) -> Support:
 
 
 def novel_spans(output: str, source: str) -> list[tuple[str, bool]]:
-    """The output split into (piece, supported) runs: for showing readers which words to check."""
+    """The output split into (piece, supported) runs: for showing readers which words to check. A piece is
+    unsupported when SourceIndex.check finds a number or a content word in it that the source lacks."""
     index = SourceIndex(source)
-    stops = stopwords()
     pieces: list[tuple[str, bool]] = []
     for piece in re.split(r"(\s+)", output):
         if not piece or piece.isspace():
             pieces.append((piece, True))
             continue
-        supported = True
-        if numbers(piece) - index.numbers:
-            supported = False
-        for tok in tokens(piece):
-            if tok in stops or len(tok) <= 1 or tok.isdigit():
-                continue
-            if light_stem(tok) not in index.stems and tok not in index.words:
-                supported = False
-        pieces.append((piece, supported))
+        support = index.check(piece)
+        pieces.append((piece, not support.unsupported_numbers and not support.novel_words))
     return pieces
 
 
