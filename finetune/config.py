@@ -47,7 +47,10 @@ class DataConfig:
     use_abstracts: bool = False
     """Also train whole text -> ABSTRACT where the corpus has independent abstracts (BBC, CNN)."""
     max_source_tokens: int = 192
-    """Token budget for the input article (cut at paragraph/sentence boundaries, start kept)."""
+    """Token budget for the input article (cut at paragraph/sentence boundaries)."""
+    input_selection: str = "start"
+    """What fills that budget: 'start' (the article's top) or 'central' (the extractive ranker's best sentences,
+    in article order). Saved with the adapter; serving selects the same way."""
     max_target_tokens: int = 64
     """Summary targets keep the lead's whole sentences that fit this budget; longer first sentences are skipped."""
     faithful_targets: bool = True
@@ -112,6 +115,11 @@ def validate(config: Config) -> list[str]:
     for task in config.data.tasks:
         if task not in ("summary", "headline"):
             errors.append(f"data.tasks: unknown task {task!r} (summary, headline)")
+    from summarizer.generation import INPUT_SELECTIONS
+
+    if config.data.input_selection not in INPUT_SELECTIONS:
+        errors.append(f"data.input_selection must be one of {', '.join(INPUT_SELECTIONS)}, "
+                      f"got {config.data.input_selection!r}")
     for name in ("steps", "batch_size", "grad_accum", "max_source_tokens", "max_target_tokens"):
         section = config.train if hasattr(config.train, name) else config.data
         if getattr(section, name) < 1:

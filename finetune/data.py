@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from summarizer.article import Article
 from summarizer.corpora import deduplicate, read_corpus, split_of
-from summarizer.generation import TaskFormat, fit_to_budget, leading_sentences
+from summarizer.generation import TaskFormat, leading_sentences, select_input
 from summarizer.text import word_count
 
 from .config import DataConfig
@@ -63,7 +63,7 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
         examples.append(Example(task, task_format.render(task, source), target))
 
     for article in articles:
-        body, _ = fit_to_budget(article.body, count_tokens, config.max_source_tokens)
+        body, _ = select_input(article.body, count_tokens, config.max_source_tokens, task_format.input_selection)
         if "summary" in config.tasks:
             target = lead_target(article.lead, count_tokens, config.max_target_tokens)
             if target and word_count(target) >= 6:
@@ -72,7 +72,8 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
             add("headline", body, article.title)
         if (config.use_abstracts and article.reference and article.source in ("BBC", "CNN")
                 and not repeats_text(article.reference, article.text)):
-            whole, _ = fit_to_budget(article.paragraphs, count_tokens, config.max_source_tokens)
+            whole, _ = select_input(article.paragraphs, count_tokens, config.max_source_tokens,
+                                    task_format.input_selection)
             target = lead_target(article.reference, count_tokens, config.max_target_tokens)
             if target:
                 add("summary", whole, target)

@@ -32,6 +32,17 @@ def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = N
     dest.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(best / name, dest / name)
+    from summarizer.vocab import OUTPUT_VOCAB_FILE
+
+    if (best / OUTPUT_VOCAB_FILE).is_file():
+        shutil.copy2(best / OUTPUT_VOCAB_FILE, dest / OUTPUT_VOCAB_FILE)
+    else:  # trained before the ids were saved with the adapter: recompute them from its config
+        from finetune.config import load_config
+
+        if load_config(dest / "config.yaml", []).train.restricted_vocab:
+            from finetune.train import rebuild_output_vocab
+
+            rebuild_output_vocab(dest)
     config = json.loads((dest / "adapter_config.json").read_text())
     # The base is resolved at run time (the converted GGUF in the user's cache), not from this machine's path.
     config["base_model_name_or_path"] = "gemma-3-270m (summarizer embedded default)"

@@ -88,7 +88,8 @@ def build_model(config: Config):
         tokenizer.pad_token = tokenizer.eos_token
     task_format = TaskFormat(kind="seq2seq" if seq2seq else "causal",
                              prefixes={"summary": config.model.summary_prefix, "headline": config.model.headline_prefix},
-                             input_tokens=config.data.max_source_tokens)
+                             input_tokens=config.data.max_source_tokens,
+                             input_selection=config.data.input_selection)
     if config.model.lora:
         from peft import LoraConfig, TaskType, get_peft_model
 
@@ -137,16 +138,48 @@ def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
     return encoded, dev_articles
 
 
-def restricted_vocab(encoded: list[dict], tokenizer, model):
+def restricted_ids(encoded: list[dict], tokenizer) -> set[int]:
     """The tokens the training corpora use (inputs and targets) plus every single-character and byte token, so
-    the model can still write any text; the softmax runs over these only."""
-    from summarizer.vocab import RestrictedVocab, single_character_ids
+    the model can still write any text."""
+    from summarizer.vocab import single_character_ids
 
     used = {t for example in encoded for t in example["input_ids"] if t >= 0}
+    return used | single_character_ids(tokenizer) | {tokenizer.eos_token_id}
+
+
+def restricted_vocab(encoded: list[dict], tokenizer, model):
+    """The softmax runs over `restricted_ids` only."""
+    from summarizer.vocab import RestrictedVocab
+
     size = model.get_output_embeddings().weight.shape[0]
-    vocab = RestrictedVocab.from_ids(used | single_character_ids(tokenizer) | {tokenizer.eos_token_id}, size)
+    vocab = RestrictedVocab.from_ids(restricted_ids(encoded, tokenizer), size)
     print(f"vocab: training softmax over {len(vocab)} of {size} tokens (those the corpora use + single characters)")
     return vocab
+
+
+def rebuild_output_vocab(adapter_dir: Path) -> int:
+    """Write `output_vocab.json` for an adapter trained before it was saved: the same ids, recomputed from the
+    training data its config.yaml describes (same seed, same selection). Returns the number of ids."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from summarizer.vocab import save_output_vocab
+
+    config = load_config(adapter_dir / "config.yaml", [])
+    name = config.model.name
+    if name == "default":
+        from summarizer.default_model import ensure_base_model
+
+        name = str(ensure_base_model())
+    tokenizer = AutoTokenizer.from_pretrained(name)
+    task_format = TaskFormat.load(adapter_dir)
+
+    class Quiet:
+        print = staticmethod(lambda *a, **k: None)
+
+    encoded, _ = build_data(config, tokenizer, task_format, Quiet())
+    ids = restricted_ids(encoded, tokenizer)
+    save_output_vocab(adapter_dir, ids, AutoConfig.from_pretrained(name).get_text_config().vocab_size)
+    return len(ids)
 
 
 def make_loader(encoded: list[dict], config: Config, tokenizer, task_format: TaskFormat, accelerator):
@@ -264,10 +297,11 @@ def train_loop(config, run, state, model, tokenizer, task_format, loader, optimi
             log_metrics(run, accelerator, {"step": step, **scores})
             if state["best_score"] is None or scores["score"] > state["best_score"]:
                 state.update(best_score=scores["score"], best_step=step)
-                save_model(run / "best", model, task_format, config, accelerator, extra={"step": step, **scores})
+                save_model(run / "best", model, task_format, config, accelerator, extra={"step": step, **scores},
+                           vocab=vocab)
             model.train()
         if (train.save_every and step % train.save_every == 0) or step == train.steps:
-            save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator)
+            save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator, vocab)
         if step >= train.steps:
             break
     bar.close()
@@ -321,8 +355,10 @@ def _gather_objects(accelerator, items: list) -> list:
     return gather_object(items)
 
 
-def save_model(directory: Path, model, task_format, config, accelerator, extra: dict | None = None) -> None:
-    """The adapter (or full model) with its task format and resolved config: a directory the engine loads."""
+def save_model(directory: Path, model, task_format, config, accelerator, extra: dict | None = None,
+               vocab=None) -> None:
+    """The adapter (or full model) with its task format and resolved config: a directory the engine loads. With a
+    restricted vocabulary, its ids too: serving then uses the same output tokens (summarizer.vocab)."""
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
         return
@@ -331,6 +367,10 @@ def save_model(directory: Path, model, task_format, config, accelerator, extra: 
     accelerator.unwrap_model(model).save_pretrained(tmp)
     task_format.save(tmp)
     save_config(config, tmp / "config.yaml")
+    if vocab is not None:
+        from summarizer.vocab import save_output_vocab
+
+        save_output_vocab(tmp, vocab.ids.tolist(), vocab.full_size)
     if extra:
         (tmp / "scores.json").write_text(json.dumps(extra, ensure_ascii=False, indent=2), encoding="utf-8")
     shutil.rmtree(directory, ignore_errors=True)
@@ -358,13 +398,13 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator) -> None:
+def save_checkpoint(run, state, model, optimizer, scheduler, task_format, config, accelerator, vocab=None) -> None:
     """Weights, optimizer, scheduler and loop state from the main process; each process's RNG state (dropout masks
     differ per process) from that process, so a resumed multi-process run continues identically."""
     import torch
 
     directory = run / "checkpoints" / f"step-{state['step']:06d}"
-    save_model(directory, model, task_format, config, accelerator)
+    save_model(directory, model, task_format, config, accelerator, vocab=vocab)
     accelerator.wait_for_everyone()
     torch.save(_rng_state(), directory / f"rng-{accelerator.process_index}.pt")
     if accelerator.is_main_process:

@@ -3,7 +3,9 @@
 Variants, each in its own fresh process (so peak RSS and load time are its own):
 - plain: a plain transformers generate loop over the engine's own prompts, one article at a time;
 - hf:    our engine on the transformers backend (length-sorted batches, same cleanup);
-- ct2:   our engine on the CTranslate2 backend (int8 on a CPU).
+- ct2:   our engine on the CTranslate2 backend (int8 on a CPU; the output layer trimmed to the adapter's
+         trained vocabulary when it saved one);
+- ct2-full: the same with the full output layer (what trimming buys, and what it costs in quality).
 Printed: p50/p90 latency per article (summary + headline), batched throughput, peak RSS, load time, first-run
 preparation time (ct2 conversion, measured in an empty cache when --fresh-cache), optionally dev ROUGE-1 with 95%
 CIs on the same articles (--quality N with --data), and the ratios. A measurement script, not a test.
@@ -22,7 +24,7 @@ import time
 
 from .errors import SummarizerError
 
-VARIANTS = ("plain", "hf", "ct2")
+VARIANTS = ("plain", "hf", "ct2", "ct2-full")
 
 
 def bench_articles(n: int, data: str | None):
@@ -55,9 +57,10 @@ def _peak_rss_mb() -> float:
 def _engine(variant: str, options: dict):
     from .engines import make_engine
 
+    backend = {"plain": "hf", "ct2-full": "ct2"}.get(variant, variant)
+    extra = {"trim_vocab": False} if variant == "ct2-full" else {}
     return make_engine(options["engine"], model=options.get("model"), adapter=options.get("adapter"),
-                       backend="hf" if variant == "plain" else variant, device=options.get("device", "auto"),
-                       threads=options.get("threads"))
+                       backend=backend, device=options.get("device", "auto"), threads=options.get("threads"), **extra)
 
 
 def measure(variant: str, options: dict) -> dict:
@@ -88,19 +91,21 @@ def measure(variant: str, options: dict) -> dict:
               "latency_mean": statistics.mean(latencies), "throughput": len(articles) / batch_seconds,
               "peak_rss_mb": _peak_rss_mb()}
     if options.get("quality") and options.get("data") and variant != "plain":
-        result["rouge1"] = quality(engine, options, settings)
+        result["rouge1"] = quality(engine, options, settings, "lead")
+        result["headline_rouge1"] = quality(engine, options, settings, "headline")
     return result
 
 
-def quality(engine, options: dict, settings) -> dict:
-    """Dev ROUGE-1 (lead protocol, project scorer) on the first N dev articles, with its 95% CI."""
+def quality(engine, options: dict, settings, protocol: str) -> dict:
+    """Dev ROUGE-1 (project scorer) of the summary (lead protocol) or headline (headline protocol) on the first N
+    dev articles, with its 95% CI."""
     from .evaluation import load_eval_articles, prepare, run_engine
     from .rouge import rouge_report
 
-    prepared = prepare(load_eval_articles(options["data"], split="dev"), "lead")
+    prepared = prepare(load_eval_articles(options["data"], split="dev"), protocol)
     n = options["quality"]
     prepared.inputs, prepared.references = prepared.inputs[:n], prepared.references[:n]
-    predictions, _ = run_engine(engine, prepared, "lead", settings, progress=False)
+    predictions, _ = run_engine(engine, prepared, protocol, settings, progress=False)
     return rouge_report(predictions, prepared.references)["scores"]["rouge1"]
 
 
@@ -173,7 +178,8 @@ ROWS = (("latency p50 (s/article)", "latency_p50", False), ("latency p90 (s/arti
 
 def format_bench(results: dict, args, settings) -> str:
     names = list(results)
-    pairs = [(a, b) for a, b in (("ct2", "plain"), ("ct2", "hf"), ("hf", "plain")) if a in results and b in results]
+    pairs = [(a, b) for a, b in (("ct2", "plain"), ("ct2", "hf"), ("hf", "plain"), ("ct2", "ct2-full"))
+             if a in results and b in results]
     lines = [f"bench: {args.n} articles, engine={args.model or args.engine}, batch_size={settings.batch_size}, "
              f"beams={settings.num_beams}, max_new_tokens={settings.max_new_tokens} (summary + headline each)",
              f"{'metric':<27}" + "".join(f"{n:>10}" for n in names) + "".join(f"{a + '/' + b:>12}" for a, b in pairs)
@@ -188,11 +194,12 @@ def format_bench(results: dict, args, settings) -> str:
             ratio = (x / y if higher_better else y / x) if x and y else None
             ratios += f"{ratio:>12.2f}" if ratio else f"{'-':>12}"
         lines.append(f"{label:<27}{cells}{ratios}")
-    for n in names:
-        if "rouge1" in results[n]:
-            r = results[n]["rouge1"]
-            lines.append(f"dev ROUGE-1 ({n}, lead protocol, first {args.quality} dev articles): "
-                         f"{100 * r['mean']:.2f} [{100 * r['low']:.2f}-{100 * r['high']:.2f}]")
+    for key, what in (("rouge1", "summary, lead protocol"), ("headline_rouge1", "headline, headline protocol")):
+        for n in names:
+            if key in results[n]:
+                r = results[n][key]
+                lines.append(f"dev ROUGE-1 ({n}, {what}, first {args.quality} dev articles): "
+                             f"{100 * r['mean']:.2f} [{100 * r['low']:.2f}-{100 * r['high']:.2f}]")
     return "\n".join(lines)
 
 

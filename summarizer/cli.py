@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
     bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
     bench.add_argument("--data", help="corpus to draw articles from instead of the sample pages")
-    bench.add_argument("--variants", default="plain,hf,ct2", help="comma-separated: plain, hf, ct2")
+    bench.add_argument("--variants", default="plain,hf,ct2", help="comma-separated: plain, hf, ct2, ct2-full "
+                       "(ct2 with the full output layer)")
     bench.add_argument("--quality", type=int, default=0,
                        help="also score dev ROUGE-1 (lead protocol) of hf and ct2 on the first N dev articles of --data")
     bench.add_argument("--fresh-cache", action="store_true",
@@ -235,6 +236,9 @@ def cmd_summarize(args) -> int:
                                *result.faithfulness[task]["novel_rare_words"]]
                 if unsupported:
                     print(f"تحقق ({label}): غير وارد في المقال: {'، '.join(unsupported)}")
+                novel = [w for w in result.faithfulness[task]["novel_words"] if w not in unsupported]
+                if novel:
+                    print(f"كلمات ({label}) لا ترد في المقال: {'، '.join(novel)}")
             print()
     return _report_errors(errors)
 

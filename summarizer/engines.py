@@ -18,7 +18,7 @@ from .article import Article, Summary
 from .errors import ConfigError
 from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
     summary_from_ranked
-from .generation import TASKS, GenerationSettings, fit_to_budget
+from .generation import TASKS, GenerationSettings, select_input
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
@@ -81,7 +81,8 @@ class ExtractiveEngine:
         for article in articles:
             ranked = rank_article(article)
             out.append(Summary(headline=headline_from_ranked(ranked),
-                               summary=summary_from_ranked(ranked, sentences=settings.summary_sentences),
+                               summary=summary_from_ranked(ranked, sentences=settings.summary_sentences,
+                                                          min_words=settings.summary_min_words),
                                engine=self.name))
         return out
 
@@ -103,7 +104,7 @@ class ModelEngine:
         overhead = backend.count_tokens(fmt.overhead(task), special=True)
         wanted = settings.max_input_tokens or fmt.input_tokens
         budget = max(16, min(wanted, backend.position_limit(max_new) - overhead))
-        fitted = [fit_to_budget(a.paragraphs, backend.count_tokens, budget) for a in articles]
+        fitted = [select_input(a.paragraphs, backend.count_tokens, budget, fmt.input_selection) for a in articles]
         return [fmt.render(task, text) for text, _ in fitted], fitted, max_new
 
     def generate(self, articles: Sequence[Article], task: str, settings: GenerationSettings
@@ -154,11 +155,11 @@ class ModelEngine:
                         fixed, days = drop_unsupported_weekdays(original, index)
                         repaired[fixed] = days
                     texts = list(repaired)
-                text, support = _choose(texts, index)
+                text, support = _choose(texts, index, settings.guard_novel_rate)
                 if not text:
                     reason = "لم يكتب النموذج نصا"
-                elif settings.guard and not support.supported:
-                    reason = support.reason()
+                elif settings.guard and not _passes(support, settings.guard_novel_rate):
+                    reason = support.reason() or _novel_reason(support)
                 else:
                     setattr(summary, task, text)
                     if repaired.get(text):
@@ -179,18 +180,29 @@ class ModelEngine:
 _FIELD_AR = {"headline": "العنوان", "summary": "الملخص"}
 
 
-def _choose(texts: list[str], index):
-    """The most likely candidate the article supports, else the most likely one (for the guard to judge)."""
+def _passes(support, max_novel_rate: float) -> bool:
+    """What the guard keeps: no unsupported number or novel rare word, and not too many novel words."""
+    return support.supported and support.novel_rate <= max_novel_rate
+
+
+def _novel_reason(support) -> str:
+    return (f"{round(100 * support.novel_rate)}% من كلماته غير واردة في المقال: " + "، ".join(support.novel_words))
+
+
+def _choose(texts: list[str], index, max_novel_rate: float = 1.0):
+    """The most likely candidate the guard would keep, else the most likely one (for the guard to judge)."""
     checked = [(text, index.check(text)) for text in texts]
     for text, support in checked:
-        if support.supported:
+        if _passes(support, max_novel_rate):
             return text, support
     return checked[0] if checked else ("", None)
 
 
 def make_engine(name: str = "default", *, model: str | None = None, adapter: str | None = None,
-                backend: str | None = None, device: str = "auto", threads: int | None = None) -> Engine:
-    """Build an engine by name. `model` (a hub id or directory) selects a model engine whatever `name` says."""
+                backend: str | None = None, device: str = "auto", threads: int | None = None,
+                **backend_options) -> Engine:
+    """Build an engine by name. `model` (a hub id or directory) selects a model engine whatever `name` says.
+    `backend_options` go to the backend's loader (e.g. trim_vocab=False for ct2)."""
     from .backends import DEFAULT_BACKEND, load_backend
 
     name = check_engine_name(name)
@@ -198,7 +210,8 @@ def make_engine(name: str = "default", *, model: str | None = None, adapter: str
     if model is not None or name == "model":
         if model is None:
             raise ConfigError("engine 'model' needs --model PATH_OR_ID")
-        loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads)
+        loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads,
+                              **backend_options)
         return ModelEngine(loaded)
     if name == "extractive":
         return ExtractiveEngine()
@@ -210,6 +223,6 @@ def make_engine(name: str = "default", *, model: str | None = None, adapter: str
     adapter_dir = None if adapter == "none" else adapter or default_model.default_adapter()
     warnings = [default_model.CAUTION] if adapter_dir else [default_model.UNTUNED_WARNING]
     loaded = load_backend(backend or DEFAULT_BACKEND, str(default_model.ensure_base_model()), adapter=adapter_dir,
-                          device=device, threads=threads)
+                          device=device, threads=threads, **backend_options)
     label = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")
     return ModelEngine(loaded, name=label, warnings=warnings)

@@ -143,10 +143,12 @@ def evaluate(engines: list[Engine], articles: list[Article], protocol: str, sett
         rouge = rouge_report(predictions, prepared.references, stemmer=stemmer, scorer=scorer)
         supports = [index.check(pred) for index, pred in zip(indexes, predictions)]
         n = len(predictions)
-        # What the guard replaced: the model's own outputs that held an unsupported number or a novel rare word.
+        # What the guard replaced: the model's own outputs that held an unsupported number or a novel rare word, or
+        # too many novel words.
         guard = {"outputs_replaced": sum(bool(f) for f in fallbacks) / n,
                  "replaced_for_a_number": sum("أرقام" in f for f in fallbacks) / n,
-                 "replaced_for_a_rare_word": sum("نادرة" in f for f in fallbacks) / n}
+                 "replaced_for_a_rare_word": sum("نادرة" in f for f in fallbacks) / n,
+                 "replaced_for_novel_words": sum("من كلماته غير واردة" in f for f in fallbacks) / n}
         row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES},
                "faithfulness": summarize_rates(supports), "guard": guard}
         if protocol in HEADLINE_PROTOCOLS:

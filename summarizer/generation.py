@@ -42,6 +42,10 @@ class GenerationSettings:
     guard: bool = True
     """Replace a model headline or summary holding a number or a rare word the article lacks with the
     extractive one, and say so in the result."""
+    guard_novel_rate: float = 0.34
+    """The guard also replaces a model text when more than this share of its content words are absent from the
+    article (1 = never): a headline a third new is likely to assert what the article does not (on the ANT dev
+    split this cut model headlines' novel words from 21% to 9% at no ROUGE cost)."""
     model_fields: str = ""
     """Fields a model engine writes, comma-separated (headline, summary); the others are the extractive engine's.
     Empty: what the model's adapter recommends (chosen on the dev split, saved with it), else both."""
@@ -51,7 +55,10 @@ class GenerationSettings:
     batch_size: int = 8
     """Articles per forward pass (batches are formed from length-sorted inputs)."""
     summary_sentences: int = 2
-    """Sentences in an extractive summary (2 scored best against lead paragraphs on the ANT dev split)."""
+    """Most sentences in an extractive summary."""
+    summary_min_words: int = 25
+    """An extractive summary adds its next-best sentence only while it is shorter than this many words (0: always
+    summary_sentences sentences). News leads run 25-30 words: one full sentence, or two short ones."""
 
     def problems(self) -> list[str]:
         errors = []
@@ -60,7 +67,7 @@ class GenerationSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 errors.append(f"{name} must be a positive integer, got {value!r}")
-        for name in ("max_input_tokens", "no_repeat_ngram_size"):
+        for name in ("max_input_tokens", "no_repeat_ngram_size", "summary_min_words"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 errors.append(f"{name} must be an integer >= 0, got {value!r}")
@@ -68,6 +75,9 @@ class GenerationSettings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
                 errors.append(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.guard_novel_rate, (int, float)) or isinstance(self.guard_novel_rate, bool) or \
+                not math.isfinite(self.guard_novel_rate) or not 0 <= self.guard_novel_rate <= 1:
+            errors.append(f"guard_novel_rate must be a number from 0 to 1, got {self.guard_novel_rate!r}")
         if not isinstance(self.source_boost, (int, float)) or not math.isfinite(self.source_boost) or \
                 self.source_boost < 0:
             errors.append(f"source_boost must be a number >= 0, got {self.source_boost!r}")
@@ -110,6 +120,9 @@ class TaskFormat:
     model_fields: list[str] = field(default_factory=lambda: list(TASKS))
     """Fields this model should write by default, as measured on dev against the extractive engine; the others
     are taken from the article (GenerationSettings.model_fields overrides)."""
+    input_selection: str = "start"
+    """What of the article fills the input budget: 'start' (whole paragraphs from the top) or 'central' (the
+    extractive ranker's best sentences, in article order: the model rewrites the most central sentences)."""
 
     def render(self, task: str, text: str) -> str:
         if task not in TASKS:
@@ -192,6 +205,31 @@ def fit_to_budget(paragraphs: list[str], count_tokens, budget: int) -> tuple[str
             kept.append(" ".join(words))
         return "\n".join(kept), True
     return "\n".join(kept), False
+
+
+INPUT_SELECTIONS = ("start", "central")
+
+
+def select_input(paragraphs: list[str], count_tokens, budget: int, selection: str = "start") -> tuple[str, bool]:
+    """The model's view of an article within `budget` tokens: its start, or its central sentences (see
+    TaskFormat.input_selection). Returns (text, truncated); training and serving both call this."""
+    if selection not in INPUT_SELECTIONS:
+        raise ValueError(f"input_selection must be one of {', '.join(INPUT_SELECTIONS)}, got {selection!r}")
+    if selection == "start":
+        return fit_to_budget(paragraphs, count_tokens, budget)
+    from .article import Article
+    from .extractive import rank_article
+
+    ranked = rank_article(Article(id="", paragraphs=list(paragraphs)))
+    chosen, used = [], 0
+    for i in sorted(range(len(ranked.sentences)), key=lambda i: -ranked.scores[i])[:40]:
+        cost = count_tokens(ranked.sentences[i]) + 1
+        if used + cost <= budget:
+            chosen.append(i)
+            used += cost
+    if not chosen:  # even the best sentence is over the budget: cut the start instead
+        return fit_to_budget(paragraphs, count_tokens, budget)
+    return " ".join(ranked.sentences[i] for i in sorted(chosen)), len(chosen) < len(ranked.sentences)
 
 
 _REPEAT_SPLIT = re.compile(r"(?<=[.!؟?؛])\s+")

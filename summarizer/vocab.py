@@ -70,3 +70,35 @@ def single_character_ids(tokenizer) -> set[int]:
         if len(text.strip()) <= 1 or (token.startswith("<0x") and token.endswith(">")):
             ids.add(tid)
     return ids
+
+
+# --- the kept ids, saved with an adapter ------------------------------------------------------------------------
+OUTPUT_VOCAB_FILE = "output_vocab.json"
+"""Written beside an adapter trained with a restricted softmax: the token ids its outputs were trained over. The
+ct2 backend serves with an output layer of these rows only (the model never learned to weigh the others)."""
+
+
+def save_output_vocab(directory, ids: Iterable[int], full_size: int) -> None:
+    import json
+    from pathlib import Path
+
+    (Path(directory) / OUTPUT_VOCAB_FILE).write_text(
+        json.dumps({"full_size": int(full_size), "ids": sorted({int(i) for i in ids})}) + "\n", encoding="utf-8")
+
+
+def load_output_vocab(directory) -> tuple[list[int], int] | None:
+    """(kept ids, full vocabulary size) saved in `directory`, or None when it has none."""
+    import json
+    from pathlib import Path
+
+    if directory is None:
+        return None
+    path = Path(directory) / OUTPUT_VOCAB_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ids, full_size = data.get("ids"), data.get("full_size")
+    if not isinstance(ids, list) or not isinstance(full_size, int) or \
+            not all(isinstance(i, int) and 0 <= i < full_size for i in ids):
+        raise ValueError(f"{path}: not a list of token ids below full_size")
+    return ids, full_size

@@ -34,12 +34,14 @@ UNSUPPORTED = "غير وارد في المقال"
 
 # Arabic labels for the settings; a field without one is shown with its docstring (so a new setting still appears).
 LABELS = {
-    "summary_sentences": "طول الملخص (جمل، للمحرك الاستخراجي)",
+    "summary_sentences": "أقصى عدد جمل الملخص (للمحرك الاستخراجي)",
+    "summary_min_words": "تضاف جملة ثانية ما دام الملخص أقصر من هذا العدد من الكلمات",
     "max_new_tokens": "أقصى عدد رموز للملخص (للنموذج)",
     "headline_max_new_tokens": "أقصى عدد رموز للعنوان (للنموذج)",
     "num_beams": "عرض الحزمة (beams)",
     "num_candidates": "عدد المرشحين المعاد ترتيبهم",
     "guard": "استبدال نص النموذج غير المدعوم بنص من المقال",
+    "guard_novel_rate": "أقصى نسبة كلمات غير واردة في المقال يقبلها الحارس (1 = بلا حد)",
     "source_boost": "تفضيل كلمات المقال أثناء التوليد",
     "strict_source": "التوليد من كلمات المقال فقط",
     "model_fields": "ما يكتبه النموذج (headline, summary)؛ فارغ = ما اختير بالقياس",

@@ -55,7 +55,7 @@ def test_conversion_is_cached_and_survives_a_killed_conversion(tmp_path, monkeyp
     assert len(calls) == 1 and first.directory == second.directory == target
     assert not stale.exists()
 
-    def broken(model, adapter, quantization, out_dir):
+    def broken(model, adapter, quantization, out_dir, *rest):
         (out_dir / "model.bin").write_bytes(b"partial")
         raise OSError("disk full")
 
@@ -63,6 +63,54 @@ def test_conversion_is_cached_and_survives_a_killed_conversion(tmp_path, monkeyp
     with pytest.raises(OSError):
         CT2Backend.load(str(tiny_causal), device="cpu", compute_type="float32")
     assert not converted_dir(str(tiny_causal), None, "float32").exists()
+
+
+def test_a_trimmed_output_layer_writes_only_kept_tokens_and_the_same_text_when_they_suffice(
+        tmp_path, monkeypatch, tiny_causal, seed_texts):
+    import shutil
+
+    from summarizer.vocab import save_output_vocab
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    from transformers import AutoTokenizer
+
+    full = CT2Backend.load(str(tiny_causal), device="cpu", compute_type="float32")
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_causal))
+    prompts = [full.task_format.render("summary", a.text[:200]) for a in articles(seed_texts)]
+    settings = GenerationSettings(max_new_tokens=8, repetition_penalty=1.0, no_repeat_ngram_size=0, batch_size=2)
+
+    def generated_ids(backend):
+        rows = backend.generate(prompts, task="summary", max_new_tokens=8, settings=settings, sources=prompts)
+        return [tokenizer(row[0].text, add_special_tokens=False).input_ids for row in rows], [r[0].text for r in rows]
+
+    full_ids, full_text = generated_ids(full)
+    size = len(tokenizer)
+    used = {i for ids in full_ids for i in ids}
+    extra = set(range(0, size, 3))  # a third of the rest: the output layer shrinks to about half
+    cases = {"suffice": used | extra, "lack": extra - used}
+    for name, keep in cases.items():
+        model = tmp_path / name
+        shutil.copytree(tiny_causal, model)
+        save_output_vocab(model, keep, size)
+        trimmed = CT2Backend.load(str(model), device="cpu", compute_type="float32")
+        assert trimmed.output_tokens is not None and trimmed.output_tokens < size
+        ids, text = generated_ids(trimmed)
+        if name == "suffice":  # same logits over the kept rows: the same greedy text
+            assert text == full_text
+        else:  # kept tokens only (with the specials and template tokens every served vocabulary keeps)
+            from summarizer.backends.ct2 import serving_vocab
+
+            allowed = set(tokenizer.convert_ids_to_tokens(sorted(serving_vocab(str(model), tokenizer,
+                                                                              trimmed.task_format))))
+            assert trimmed.output_tokens == len(allowed)
+            starts = [tokenizer.convert_ids_to_tokens(tokenizer(p).input_ids) for p in prompts]
+            raw = [runner.model.generate_batch(starts, max_length=12, include_prompt_in_result=False,
+                                               repetition_penalty=5.0) for runner in (full, trimmed)]
+            written = [set(r.sequences[0]) for r in raw[0]]
+            assert any(tokens - allowed for tokens in written)  # the full model writes tokens this one lacks...
+            assert all(set(r.sequences[0]) <= allowed for r in raw[1])  # ...which it never writes
+    untrimmed = CT2Backend.load(str(tmp_path / "suffice"), device="cpu", compute_type="float32", trim_vocab=False)
+    assert untrimmed.output_tokens is None
 
 
 def test_backend_errors_are_clear(tiny_causal):
@@ -89,3 +137,38 @@ def test_source_aware_decoding_on_hf_and_a_clear_error_on_ct2(tmp_path, monkeypa
     assert texts and all(any(w in a or a in w for a in allowed_words) for w in texts[0].split()), (texts, written)
     with pytest.raises(ConfigError, match="need the hf backend"):
         ModelEngine(CT2Backend.load(str(tiny_causal), device="cpu")).generate([article], "summary", strict)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_causal", "tiny_seq2seq"])
+def test_the_ct2_tokenizer_encodes_and_decodes_as_transformers_does(request, seed_texts, fixture):
+    from transformers import AutoTokenizer
+
+    from summarizer.backends.ct2 import FastTokenizer
+
+    directory = request.getfixturevalue(fixture)
+    fast, reference = FastTokenizer(directory), AutoTokenizer.from_pretrained(str(directory))
+    assert (fast.eos_token_id, fast.unk_token_id) == (reference.eos_token_id, reference.unk_token_id)
+    for text in [*seed_texts, "عنوان الخبر:\n", "Reuters 2024 ٤٥٦", ""]:
+        for special in (True, False):
+            assert fast(text, add_special_tokens=special).input_ids == \
+                reference(text, add_special_tokens=special).input_ids
+        ids = reference(text).input_ids + [reference.eos_token_id]
+        assert fast.convert_ids_to_tokens(ids) == reference.convert_ids_to_tokens(ids)
+        assert fast.convert_tokens_to_ids(fast.convert_ids_to_tokens(ids)) == ids
+        for skip in (True, False):
+            assert fast.decode(ids, skip_special_tokens=skip) == reference.decode(ids, skip_special_tokens=skip)
+
+
+def test_the_ct2_backend_does_not_import_torch(tmp_path, tiny_causal):
+    import subprocess
+    import sys
+
+    code = ("import sys; from summarizer.backends.ct2 import CT2Backend; "
+            f"b = CT2Backend.load({str(tiny_causal)!r}, device='cpu'); "
+            "b.generate([b.task_format.render('summary', 'نص قصير')], task='summary', max_new_tokens=3, "
+            "settings=__import__('summarizer.generation').generation.GenerationSettings(), sources=['نص']); "
+            "print('torch' in sys.modules)")
+    env = {**__import__("os").environ, "SUMMARIZER_CACHE": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)  # converts (torch)
+    warm = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
+    assert warm.stdout.strip() == "False"  # a warm start reads the converted model without torch

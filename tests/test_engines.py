@@ -186,3 +186,40 @@ def test_empty_model_output_falls_back_to_extractive(tiny_causal, seed_texts, mo
     assert result.summary and result.summary.split()[0] in article.text and result.headline
     assert set(result.fallback) == {"summary", "headline"}
     assert any("استُبدل" in w for w in result.warnings)
+
+
+def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_and_serving(tiny_causal):
+    from finetune.config import DataConfig
+    from finetune.data import build_examples
+    from summarizer.article import Article
+    from summarizer.extractive import rank_article
+    from summarizer.generation import select_input
+    from summarizer.text import split_sentences
+
+    body = ["وتوقع خبراء الطقس أمطارا خفيفة على السواحل الشمالية نهاية الأسبوع.",
+            "ضرب زلزال قوي جنوب البلاد صباح اليوم وأدى إلى انهيار مبان في ثلاث مدن.",
+            "وقالت فرق الإنقاذ إن الزلزال أدى إلى انهيار عشرات المباني في جنوب البلاد.",
+            "وافتتح المهرجان الثقافي أبوابه أمام الزوار بمشاركة فرق فنية.",
+            "وأكد الدفاع المدني أن فرق الإنقاذ تبحث عن ناجين تحت المباني المنهارة بعد الزلزال."]
+    count = lambda text: len(text.split())  # noqa: E731 - one token per word
+    text, cut = select_input(body, count, 30, "central")
+    picked = split_sentences(text)
+    ranked = rank_article(Article(id="", paragraphs=body))
+    best = max(range(len(body)), key=ranked.scores.__getitem__)
+    assert cut and body[best] in picked and count(text) <= 30
+    assert [body.index(s) for s in picked] == sorted(body.index(s) for s in picked)  # article order
+    assert select_input(body, count, 30, "start") == fit_to_budget(body, count, 30)
+    with pytest.raises(ValueError, match="input_selection"):
+        select_input(body, count, 30, "random")
+
+    # Training and serving put the same article to the model the same way.
+    backend = HFBackend(load_model(tiny_causal, device="cpu"))
+    backend.task_format = TaskFormat(input_selection="central", input_tokens=24)
+    engine = ModelEngine(backend)
+    article = Article(id="a", paragraphs=["مقدمة الخبر عن الزلزال.", *body], title="زلزال قوي يضرب جنوب البلاد")
+    (served,), _, _ = engine.prompts([Article(id="a", paragraphs=article.body)], "headline",
+                                     GenerationSettings(max_input_tokens=0))
+    config = DataConfig(tasks=["headline"], max_source_tokens=24, faithful_targets=False)
+    (example,) = build_examples([article], config, backend.task_format, backend.count_tokens)
+    assert example.source == served
+    assert select_input(body, backend.count_tokens, 24, "central")[0] in served

@@ -1,7 +1,8 @@
 from summarizer.article import Article
 from summarizer.clean import clean_page
 from summarizer.engines import ExtractiveEngine, LeadEngine
-from summarizer.extractive import HEADLINE_MAX_WORDS, headline_candidate, rank_sentences, shorten_headline, textrank_summary
+from summarizer.extractive import HEADLINE_MAX_WORDS, headline_candidate, rank_sentences, shorten_headline, \
+    summary_from_ranked, textrank_summary
 from summarizer.generation import GenerationSettings
 from summarizer.text import split_sentences
 
@@ -79,3 +80,64 @@ def test_work_per_article_is_bounded_by_the_sentence_cap(monkeypatch):
     (result,) = ExtractiveEngine().summarize([hostile], settings=GenerationSettings(summary_sentences=2))
     assert ranked_sizes == [extractive.MAX_RANKED]  # ranked once, for headline and summary, and capped
     assert result.summary and result.headline
+
+
+# --- the learned sentence scorer ---------------------------------------------------------------------------------
+_FILLER = ["وتوقع خبراء الطقس أمطارا خفيفة على السواحل الشمالية خلال نهاية الأسبوع المقبل.",
+           "وشهدت الأسواق المحلية ارتفاعا طفيفا في أسعار الخضروات والفواكه هذا الشهر.",
+           "وافتتح المهرجان الثقافي السنوي أبوابه أمام الزوار بمشاركة فرق فنية عديدة.",
+           "وأعلن النادي عن تعاقده مع مدرب جديد لقيادة الفريق في الموسم الرياضي القادم.",
+           "وتستمر أعمال صيانة الطريق الدائري حتى نهاية الشهر الجاري وفق البلدية."]
+_STORIES = ["أقر البرلمان قانونا جديدا للضرائب على الشركات الكبرى بعد جلسة طويلة",
+            "وقعت وزارة الصحة اتفاقا لشراء لقاحات جديدة للأطفال في المدارس الحكومية",
+            "افتتح الرئيس محطة كهرباء تعمل بالطاقة الشمسية في الصحراء الغربية للبلاد",
+            "أطلقت الجامعة برنامجا لتدريب الطلاب على البرمجة والذكاء الاصطناعي مجانا"]
+
+
+def _planted_pair(k: int, at: int):
+    """An article whose sentence at position `at` restates its lead: the signal a fit must find."""
+    story = _STORIES[k % len(_STORIES)]
+    sentences = [_FILLER[(k + j) % len(_FILLER)] for j in range(6)]
+    sentences[at] = f"وفي التفاصيل {story} اليوم."
+    return Article(id=str(k), paragraphs=[" ".join(sentences[:3]), " ".join(sentences[3:])]), story
+
+
+def test_a_fitted_scorer_learns_where_the_lead_is_restated():
+    from finetune.extractive import design, fit
+    from summarizer.extractive import FEATURES, SentenceScorer, rank_article
+
+    features, targets = design([_planted_pair(k, at=2) for k in range(40)])
+    scorer = fit(features, targets)
+    assert SentenceScorer.from_json(scorer.to_json()) == scorer  # what ships is what was fitted
+    assert scorer.weights[FEATURES.index("third")] > 0
+    for k in range(40, 44):  # fresh articles: the planted sentence ranks first, and so is the summary
+        article, story = _planted_pair(k, at=2)
+        ranked = rank_article(article, scorer=scorer)
+        assert story in ranked.sentences[max(range(len(ranked.sentences)), key=ranked.scores.__getitem__)]
+        assert story in summary_from_ranked(ranked, sentences=1)
+
+
+def test_the_shipped_scorer_loads_and_a_stale_one_is_refused():
+    import json
+
+    import pytest
+
+    from summarizer.extractive import SCORER_PATH, SentenceScorer, default_scorer
+
+    assert default_scorer() is not None and "train-split" in default_scorer().about
+    stale = json.loads(SCORER_PATH.read_text(encoding="utf-8"))
+    stale["features"] = stale["features"][:-1]
+    with pytest.raises(ValueError, match="refit"):
+        SentenceScorer.from_json(json.dumps(stale))
+
+
+def test_summary_min_words_adds_a_second_sentence_only_to_a_short_first():
+    from summarizer.extractive import RankedArticle
+
+    vectors = __import__("numpy").eye(3)
+    short = ["جملة قصيرة من ست كلمات هنا.", "وجملة ثانية من ست كلمات أيضا.", "ثالثة أخيرة من ست كلمات كذلك."]
+    ranked = RankedArticle(short, vectors, [0.9, 0.5, 0.1])
+    assert split_sentences(summary_from_ranked(ranked, sentences=2, min_words=10)) == short[:2]
+    assert split_sentences(summary_from_ranked(ranked, sentences=2, min_words=5)) == short[:1]
+    assert split_sentences(summary_from_ranked(ranked, sentences=2, min_words=0)) == short[:2]
+    assert split_sentences(summary_from_ranked(ranked, sentences=3, min_words=13)) == short

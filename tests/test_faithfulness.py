@@ -77,6 +77,19 @@ def test_the_guard_replaces_an_unsupported_number_with_the_extractive_text():
     assert "12" in unguarded.summary and not unguarded.fallback
 
 
+def test_the_guard_replaces_a_headline_mostly_absent_from_the_article():
+    # The seed headline the model once wrote: every name is in the article, the claim is not.
+    invented = 'وزير الخارجية الروسي يوضح أن تركيا ترحب بـ"مواجهة سياسية" بين روسيا وأوكرانيا'
+    engine = ModelEngine(ScriptedBackend({"summary": ["لافروف يراجع مسودة خارطة الطريق."], "headline": [invented]}))
+    (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
+    assert result.headline != invented and result.headline.split()[0] in seed_article().text
+    assert set(result.fallback) == {"headline"} and "مواجهة" in result.fallback["headline"]
+    assert result.summary == "لافروف يراجع مسودة خارطة الطريق."  # few novel words: kept
+    (lenient,) = engine.summarize([seed_article()], settings=GenerationSettings(guard_novel_rate=1.0))
+    assert lenient.headline == invented and not lenient.fallback
+    assert "guard_novel_rate" in GenerationSettings(guard_novel_rate=1.5).problems()[0]
+
+
 def test_candidates_are_reranked_by_faithfulness_before_the_guard():
     engine = ModelEngine(ScriptedBackend({"summary": ["لافروف: 40 دولة وقعت", "لافروف يراجع مسودة خارطة الطريق."],
                                           "headline": ["ليفتوفيتش يزور أنقرة", "لافروف وخارطة الطريق"]}))

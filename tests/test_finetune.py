@@ -116,9 +116,13 @@ def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
     for name in FILES:
         (best / name).write_text("{}")
     (best / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/root/.cache/x", "r": 16}))
+    from summarizer.vocab import load_output_vocab, save_output_vocab
+
+    save_output_vocab(best, [5, 3, 9], 16)
     dest = ship(tmp_path / "run", tmp_path / "dest")
     config = json.loads((dest / "adapter_config.json").read_text())
     assert config["r"] == 16 and not config["base_model_name_or_path"].startswith("/")
+    assert load_output_vocab(dest) == ([3, 5, 9], 16)  # serving trims to what training used
     (best / "scores.json").unlink()
     with pytest.raises(SystemExit, match="lacks scores.json"):
         ship(tmp_path / "run", tmp_path / "dest2")
@@ -142,6 +146,10 @@ def test_cpu_recipe_options_train_resume_and_score_like_summarizer_evaluate(tiny
     adapter = json.loads((run / "best" / "adapter_config.json").read_text())
     assert adapter["layers_to_transform"] == [0]  # the tiny model has one layer: the top one
     assert json.loads((run / "best" / "summarizer_task.json").read_text())["input_tokens"] == 48
+    from summarizer.vocab import load_output_vocab
+
+    kept, size = load_output_vocab(run / "best")  # what the softmax ran over, for serving to use
+    assert 0 < len(kept) < size
     shutil.rmtree(run / "checkpoints" / "step-000006")
     (run / "checkpoints" / "latest").write_text("step-000003")
     (run / "metrics.jsonl").write_text("".join(line + "\n" for line in (run / "metrics.jsonl").read_text().splitlines()

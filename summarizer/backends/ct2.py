@@ -38,30 +38,92 @@ def _fingerprint(path: str | os.PathLike | None) -> str:
     return "\n".join(parts)
 
 
-def converted_dir(model: str, adapter: str | None, quantization: str) -> Path:
+def converted_dir(model: str, adapter: str | None, quantization: str, trim: bool = False) -> Path:
     import ctranslate2
 
     key = hashlib.sha256("\n--\n".join([_fingerprint(model), _fingerprint(adapter), quantization,
-                                         ctranslate2.__version__]).encode()).hexdigest()[:16]
-    name = f"{Path(str(model)).name}+{Path(str(adapter)).name if adapter else 'base'}-{quantization}-{key}"
+                                         ctranslate2.__version__, f"trim={trim}"]).encode()).hexdigest()[:16]
+    name = f"{Path(str(model)).name}+{Path(str(adapter)).name if adapter else 'base'}-{quantization}" \
+           f"{'-trim' if trim else ''}-{key}"
     return cache_dir() / "ct2" / name
 
 
-def convert(model: str, adapter: str | None, quantization: str, out_dir: Path) -> None:
+class _ReorderedVocab:
+    """The tokenizer as CTranslate2's converter sees it: the same tokens, numbered in the model's new row order."""
+
+    def __init__(self, tokenizer, tokens: list[str]):
+        self._tokenizer = tokenizer
+        self._vocab = {token: i for i, token in enumerate(tokens)}
+
+    def get_vocab(self) -> dict[str, int]:
+        return self._vocab
+
+    def __getattr__(self, name):
+        return getattr(self._tokenizer, name)
+
+
+def trim_output_layer(model, tokenizer, keep: set[int]):
+    """Reorder the vocabulary so the kept tokens come first and give the model an output layer of those rows only.
+
+    Input embeddings keep every row (a lookup costs nothing per token), so any prompt is read exactly as before;
+    only the output projection, which every generated token multiplies through (gemma-3-270m: 262k x 640, most of
+    a decoding step), shrinks. CTranslate2 sizes the vocabulary by the embeddings and the logits by the projection,
+    so generated ids index the kept tokens. Returns (model, the tokenizer as the converter must see it)."""
+    import torch
+
+    embeddings = model.get_input_embeddings()
+    rows = embeddings.weight.shape[0]
+    keep = sorted(i for i in keep if 0 <= i < rows)
+    kept = set(keep)
+    order = torch.tensor(keep + [i for i in range(rows) if i not in kept])
+    by_id = {i: t for t, i in tokenizer.get_vocab().items()}
+    tokens = [by_id.get(i, f"<extra_id_{i}>") for i in range(rows)]  # as the converter pads a short vocabulary
+    with torch.no_grad():
+        weight = embeddings.weight[order].clone()
+        embeddings.weight = torch.nn.Parameter(weight, requires_grad=False)
+        head = torch.nn.Linear(weight.shape[1], len(keep), bias=False)
+        head.weight = torch.nn.Parameter(weight[: len(keep)].clone(), requires_grad=False)
+    model.set_output_embeddings(head)
+    return model, _ReorderedVocab(tokenizer, [tokens[i] for i in order.tolist()])
+
+
+def serving_vocab(directory: str, tokenizer, task_format: TaskFormat) -> set[int] | None:
+    """The ids to keep in the output layer: the output vocabulary saved in `directory` (adapter or model) plus every special token, stop
+    token and prompt-template token (decoding starts from the template's last token); None without one."""
+    from ..generation import TASKS
+    from ..vocab import load_output_vocab
+
+    saved = load_output_vocab(directory)
+    if saved is None:
+        return None
+    ids = set(saved[0]) | set(tokenizer.all_special_ids)
+    for task in TASKS:
+        ids |= set(task_format.stop_token_ids(tokenizer, task))
+        ids |= set(tokenizer(task_format.render(task, ""), add_special_tokens=True).input_ids)
+    return ids
+
+
+def convert(model: str, adapter: str | None, quantization: str, out_dir: Path, trim: bool = False) -> None:
     """Load (and merge the adapter) with the hf backend's loader, hand the in-memory model to CTranslate2's
-    converter, and save the tokenizer and task format beside it."""
+    converter, and save the tokenizer and task format beside it. `trim`: serve the adapter's output vocabulary."""
     import ctranslate2.converters as converters
 
     from .hf import load_model
 
     loaded = load_model(model, adapter=adapter, device="cpu")
+    hf_model, converter_tokenizer, kept = loaded.model, loaded.tokenizer, None
+    if trim and not loaded.is_seq2seq:
+        keep = serving_vocab(adapter if adapter is not None else model, loaded.tokenizer, loaded.task_format)
+        if keep is not None:
+            hf_model, converter_tokenizer = trim_output_layer(hf_model, loaded.tokenizer, keep)
+            kept = hf_model.get_output_embeddings().weight.shape[0]
 
     class InMemoryConverter(converters.TransformersConverter):
         def load_model(self, model_class, model_name_or_path, **kwargs):
-            return loaded.model
+            return hf_model
 
         def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
-            return loaded.tokenizer
+            return converter_tokenizer
 
     try:
         InMemoryConverter(str(model)).convert(str(out_dir), quantization=quantization, force=True)
@@ -70,8 +132,70 @@ def convert(model: str, adapter: str | None, quantization: str, out_dir: Path) -
     loaded.tokenizer.save_pretrained(out_dir)
     loaded.task_format.save(out_dir)
     (out_dir / CONVERTED_INFO).write_text(json.dumps({"model": str(model), "adapter": str(adapter),
-                                                      "quantization": quantization,
+                                                      "quantization": quantization, "output_tokens": kept,
                                                       "seq2seq": loaded.is_seq2seq}) + "\n")
+
+
+class FastTokenizer:
+    """The converted model's tokenizer through the `tokenizers` library alone.
+
+    Importing transformers imports torch: 3-6 s of a 2-core machine's start-up, for a backend that runs neither.
+    This reads the same tokenizer.json and offers what serving calls (encode, ids <-> tokens, decode, eos/unk ids);
+    tests check it encodes and decodes as transformers' tokenizer does."""
+
+    def __init__(self, directory: Path):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        config = json.loads((directory / "tokenizer_config.json").read_text(encoding="utf-8"))
+
+        def special(name: str) -> int | None:
+            token = config.get(name)
+            token = token.get("content") if isinstance(token, dict) else token
+            return self._tokenizer.token_to_id(token) if isinstance(token, str) else None
+
+        self.eos_token_id, self.unk_token_id = special("eos_token"), special("unk_token")
+
+    @classmethod
+    def usable(cls, directory: Path) -> bool:
+        return (directory / "tokenizer.json").is_file() and (directory / "tokenizer_config.json").is_file()
+
+    def __call__(self, text: str, *, add_special_tokens: bool = True):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(input_ids=self._tokenizer.encode(text, add_special_tokens=add_special_tokens).ids)
+
+    def convert_ids_to_tokens(self, ids):
+        if isinstance(ids, int):
+            return self._tokenizer.id_to_token(ids)
+        return [self._tokenizer.id_to_token(i) for i in ids]
+
+    def convert_tokens_to_ids(self, tokens):
+        def one(token):
+            tid = self._tokenizer.token_to_id(token)
+            return self.unk_token_id if tid is None else tid
+
+        return one(tokens) if isinstance(tokens, str) else [one(t) for t in tokens]
+
+    def decode(self, ids, *, skip_special_tokens: bool = False) -> str:
+        return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+
+def load_tokenizer(directory: Path):
+    """FastTokenizer when the directory has a tokenizer.json (every model converted here), else transformers'."""
+    if FastTokenizer.usable(directory):
+        return FastTokenizer(directory)
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    # The saved Gemma tokenizer draws a spurious "incorrect regex pattern" warning; it tokenizes exactly as the
+    # original (checked on Arabic, Latin and digits), so the warning is silenced for this load only.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return AutoTokenizer.from_pretrained(str(directory))
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
 
 class CT2Backend:
@@ -79,32 +203,26 @@ class CT2Backend:
 
     def __init__(self, directory: Path, *, device: str, compute_type: str, threads: int | None, label: str):
         import ctranslate2
-        from transformers import AutoTokenizer
 
         info = json.loads((directory / CONVERTED_INFO).read_text())
         self.is_seq2seq = bool(info["seq2seq"])
         self.task_format = TaskFormat.load(directory) or TaskFormat(kind="seq2seq" if self.is_seq2seq else "causal")
-        from transformers.utils import logging as hf_logging
-
-        # The saved Gemma tokenizer draws a spurious "incorrect regex pattern" warning; it tokenizes exactly as the
-        # original (checked on Arabic, Latin and digits), so the warning is silenced for this load only.
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        self.tokenizer = load_tokenizer(directory)
         runner = ctranslate2.Translator if self.is_seq2seq else ctranslate2.Generator
         self.model = runner(str(directory), device=device, compute_type=compute_type,
                             intra_threads=threads or 0, inter_threads=1)
         with open(directory / "config.json", encoding="utf-8") as handle:
             self._config = json.load(handle)
-        self.label = label
+        self.output_tokens = info.get("output_tokens")
+        """Rows of the output layer when trimmed to the adapter's vocabulary, else None."""
+        self.label = label + (f" (output vocabulary {self.output_tokens:,})" if self.output_tokens else "")
         self.directory = directory
 
     @classmethod
     def load(cls, model: str, *, adapter=None, device: str = "auto", threads: int | None = None,
-             compute_type: str | None = None) -> "CT2Backend":
+             compute_type: str | None = None, trim_vocab: bool = True) -> "CT2Backend":
+        """`trim_vocab`: when the adapter saved the output vocabulary it was trained over (summarizer.vocab), serve
+        an output layer of those tokens only."""
         import ctranslate2
 
         if device == "auto":
@@ -113,8 +231,13 @@ class CT2Backend:
         adapter = str(adapter) if adapter is not None else None
         # Weights are stored int8 either way; the compute type at load decides how they run.
         quantization = "int8" if compute_type.startswith("int8") else compute_type
-        directory = converted_dir(str(model), adapter, quantization)
-        build_once(directory, lambda tmp: convert(str(model), adapter, quantization, tmp),
+        from ..vocab import load_output_vocab
+
+        # A full fine-tune saves its output vocabulary in the model directory, an adapter run in the adapter's.
+        vocab_source = adapter if adapter is not None else str(model)
+        trim = bool(trim_vocab) and load_output_vocab(vocab_source) is not None
+        directory = converted_dir(str(model), adapter, quantization, trim)
+        build_once(directory, lambda tmp: convert(str(model), adapter, quantization, tmp, trim),
                    what=f"a CTranslate2 {quantization} copy of {Path(str(model)).name}", marker=CONVERTED_INFO)
         label = str(model) if adapter is None else f"{model}+{Path(adapter).name}"
         try:
@@ -141,11 +264,13 @@ class CT2Backend:
                               "takes no logits processor")
         tokenizer = self.tokenizer
         stop_ids = self.task_format.stop_token_ids(tokenizer, task)
+        # Tokens cross into CTranslate2 as strings (a trimmed model numbers them in its own order).
         batch = [tokenizer.convert_ids_to_tokens(tokenizer(p, add_special_tokens=True).input_ids) for p in prompts]
         keep = min(settings.num_candidates, settings.num_beams)
         options = dict(beam_size=settings.num_beams, num_hypotheses=keep, length_penalty=settings.length_penalty,
                        repetition_penalty=settings.repetition_penalty,
-                       no_repeat_ngram_size=settings.no_repeat_ngram_size, end_token=stop_ids,
+                       no_repeat_ngram_size=settings.no_repeat_ngram_size,
+                       end_token=tokenizer.convert_ids_to_tokens(stop_ids),
                        return_end_token=True, return_scores=True, max_batch_size=settings.batch_size)
         if self.is_seq2seq:
             results = self.model.translate_batch(batch, max_decoding_length=max_new_tokens, **options)
@@ -163,7 +288,8 @@ class CT2Backend:
                 results = self.model.generate_batch([batch[i] for i in indices], max_length=max_new_tokens,
                                                     include_prompt_in_result=False, **options)
                 for i, r in zip(indices, results):
-                    hypotheses[i] = list(zip(r.sequences_ids, r.scores))
+                    hypotheses[i] = [(tokenizer.convert_tokens_to_ids(tokens), score)
+                                     for tokens, score in zip(r.sequences, r.scores)]
         out = []
         for rows in hypotheses:
             out.append([Candidate(text=tokenizer.decode(ids, skip_special_tokens=True),
