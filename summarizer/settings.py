@@ -145,7 +145,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, aliases: dict[str, tu
     group = parser.add_argument_group(group_title) if group_title else parser
     for info in describe(cls):
         names = [flag(info.name), *(aliases or {}).get(info.name, ())]
-        help_text = f"{info.doc} (default: {info.default})"
+        help_text = f"{info.doc} (default: {info.default})".replace("%", "%%")  # argparse formats help with %
         if info.type is bool:
             group.add_argument(*names, dest=info.name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
