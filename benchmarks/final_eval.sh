@@ -1,16 +1,23 @@
 #!/bin/bash
-# Usage: bash benchmarks/final_eval.sh [ADAPTER_DIR]  (no argument: the packaged default); reports in runs/eval/
-# Dev table for the new default (guarded), and the comparable-numbers runs. $1 = adapter directory.
-cd /work/main && . .venv/bin/activate
-A="${1:+--adapter $1}"; ANT=../shared/data/ant-multisource-v2.1.tar.gz; JFM=../shared/data/ant-jawharafm-v1.1.tar.gz
+# Usage: bash benchmarks/final_eval.sh [ADAPTER_DIR] [OUT]  (no adapter: the packaged default); reports in OUT
+# (default runs/eval). The dev table: lead and headline protocols, 200 ANT dev articles, Lead-1/Lead-3, extractive
+# and the default engine side by side; the guard threshold trade-off; the model writing summaries (100).
+cd "$(dirname "$0")/.." && . .venv/bin/activate
+A="${1:+--adapter $1}"; OUT="${2:-runs/eval}"; ANT=../shared/data/ant-multisource-v2.1.tar.gz
+mkdir -p "$OUT"
 for P in lead headline; do
-  summarizer evaluate --data $ANT --protocol $P --limit 200 --engine default $A --out runs/eval/$P-new > runs/eval/$P-new.txt 2>&1
+  summarizer evaluate --data $ANT --protocol $P --limit 200 --engine extractive --engine default $A --out $OUT/$P > $OUT/$P.txt 2>&1
 done
-summarizer evaluate --data $ANT --protocol xlsum --engine extractive --out runs/eval/xlsum-extractive > runs/eval/xlsum-extractive.txt 2>&1
-summarizer evaluate --data $ANT --protocol xlsum --limit 100 --engine default $A --out runs/eval/xlsum-new > runs/eval/xlsum-new.txt 2>&1
-summarizer evaluate --data $JFM --protocol title --engine extractive --out runs/eval/title-extractive > runs/eval/title-extractive.txt 2>&1
-summarizer evaluate --data $JFM --protocol title --limit 100 --engine default $A --out runs/eval/title-new > runs/eval/title-new.txt 2>&1
-for D in xlsum-extractive xlsum-new title-extractive title-new headline-new headline-extractive; do
-  echo "== $D"; python benchmarks/rescore_xlsum.py runs/eval/$D
-done > runs/eval/xlsum-rescored.txt 2>&1
-echo done > runs/eval/final.done
+summarizer evaluate --data $ANT --protocol headline --limit 200 --engine default $A --guard-novel-rate 1 --out $OUT/headline-lenient > $OUT/headline-lenient.txt 2>&1
+python benchmarks/guard_threshold.py $OUT/headline-lenient $OUT/headline > $OUT/guard-threshold.txt 2>&1
+summarizer evaluate --data $ANT --protocol lead --limit 100 --engine default $A --model-fields headline,summary --out $OUT/lead-model > $OUT/lead-model.txt 2>&1
+# Comparable numbers: XL-Sum pairs and title generation (project scorer), rescored with XL-Sum's own scorer.
+JFM=../shared/data/ant-jawharafm-v1.1.tar.gz
+summarizer evaluate --data $ANT --protocol xlsum --engine extractive --out $OUT/xlsum-extractive > $OUT/xlsum-extractive.txt 2>&1
+summarizer evaluate --data $ANT --protocol xlsum --limit 100 --engine default $A --out $OUT/xlsum-default > $OUT/xlsum-default.txt 2>&1
+summarizer evaluate --data $JFM --protocol title --engine extractive --out $OUT/title-extractive > $OUT/title-extractive.txt 2>&1
+summarizer evaluate --data $JFM --protocol title --limit 100 --engine default $A --out $OUT/title-default > $OUT/title-default.txt 2>&1
+for D in xlsum-extractive xlsum-default title-extractive title-default headline; do
+  echo "== $D"; python benchmarks/rescore_xlsum.py $OUT/$D
+done > $OUT/xlsum-rescored.txt 2>&1
+echo done > $OUT/done

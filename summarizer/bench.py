@@ -114,17 +114,21 @@ def plain_generate(engine, article, settings) -> float:
     generate settings, no batching, no candidates, no cleanup or guard."""
     import torch
 
+    from .backends.hf import generated_only
+
     loaded = engine.backend.loaded
     tokenizer, fmt = loaded.tokenizer, loaded.task_format
     started = time.perf_counter()
     for task in ("summary", "headline"):
         (prompt,), _, max_new = engine.prompts([article], task, settings)
         enc = tokenizer(prompt, return_tensors="pt").to(loaded.device)
+        # The same penalties as the backends: on what the model writes, not on the article (see backends.hf).
+        penalties = generated_only({"no_repeat_ngram_size": settings.no_repeat_ngram_size,
+                                    "repetition_penalty": settings.repetition_penalty}, enc["input_ids"].shape[1])
         with torch.inference_mode():
             out = loaded.model.generate(**enc, max_new_tokens=max_new, num_beams=settings.num_beams,
-                                        length_penalty=settings.length_penalty,
-                                        no_repeat_ngram_size=settings.no_repeat_ngram_size or None,
-                                        repetition_penalty=settings.repetition_penalty, do_sample=False,
+                                        length_penalty=settings.length_penalty, logits_processor=penalties,
+                                        do_sample=False,
                                         eos_token_id=fmt.stop_token_ids(tokenizer, task),
                                         pad_token_id=tokenizer.pad_token_id)
         tokenizer.decode(out[0], skip_special_tokens=True)

@@ -131,8 +131,17 @@ class ModelEngine:
         from .faithfulness import SourceIndex, drop_unsupported_weekdays
 
         written = self.model_fields(settings)
-        generated = {task: self.generate(articles, task, settings) if task in tasks and task in written else None
-                     for task in TASKS}
+        wanted = [task for task in TASKS if task in tasks and task in written]
+        generated = dict.fromkeys(TASKS)
+        if len(wanted) > 1 and getattr(self.backend, "concurrent", False):
+            # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(wanted)) as pool:
+                futures = {task: pool.submit(self.generate, articles, task, settings) for task in wanted}
+                generated.update({task: future.result() for task, future in futures.items()})
+        else:
+            generated.update({task: self.generate(articles, task, settings) for task in wanted})
         extractive = ([self._extractive.summarize([a], settings=settings)[0] for a in articles]
                       if any(task in tasks and task not in written for task in TASKS) else None)
         results = []

@@ -10,9 +10,10 @@ from summarizer.engines import ModelEngine, make_engine
 from summarizer.errors import ConfigError
 from summarizer.generation import GenerationSettings
 
-# Same decoding on both sides; repetition penalties are left out because the two runtimes define them differently.
+# Same decoding on both sides, the default repetition penalties included: both penalize what the model writes, never
+# the article it is given.
 GREEDY = GenerationSettings(max_new_tokens=10, headline_max_new_tokens=6, batch_size=2, max_input_tokens=48,
-                            repetition_penalty=1.0, no_repeat_ngram_size=0, guard=False)
+                            guard=False)
 
 
 def articles(seed_texts):
@@ -111,6 +112,16 @@ def test_a_trimmed_output_layer_writes_only_kept_tokens_and_the_same_text_when_t
             assert all(set(r.sequences[0]) <= allowed for r in raw[1])  # ...which it never writes
     untrimmed = CT2Backend.load(str(tmp_path / "suffice"), device="cpu", compute_type="float32", trim_vocab=False)
     assert untrimmed.output_tokens is None
+
+
+def test_ct2_workers_side_by_side_write_what_one_worker_writes(tmp_path, monkeypatch, tiny_causal, seed_texts):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path))
+    one = ModelEngine(CT2Backend.load(str(tiny_causal), device="cpu", compute_type="float32", threads=1))
+    two = ModelEngine(CT2Backend.load(str(tiny_causal), device="cpu", compute_type="float32", threads=2))
+    assert not one.backend.concurrent and two.backend.concurrent
+    settings = GenerationSettings(max_new_tokens=8, headline_max_new_tokens=6, guard=False, batch_size=3)
+    assert [(s.headline, s.summary) for s in two.summarize(articles(seed_texts), settings=settings)] == \
+        [(s.headline, s.summary) for s in one.summarize(articles(seed_texts), settings=settings)]
 
 
 def test_backend_errors_are_clear(tiny_causal):

@@ -1,7 +1,8 @@
 """The backend seam: what a model engine needs from a runtime, and the registry of runtimes.
 
 A backend loads one model (plus an optional adapter) once, counts tokens, and generates a batch of prompts into
-candidate texts with finished flags. Everything else (input budgets, prompt rendering, cleanup, choosing among
+candidate texts with finished flags. A backend whose `concurrent` attribute is true may be called from several
+threads at once (the engine then writes the headline and the summary side by side). Everything else (input budgets, prompt rendering, cleanup, choosing among
 candidates, fallbacks) is the engine's, done once whatever the backend. Adding a backend is one module here plus
 one line in BACKENDS.
 """

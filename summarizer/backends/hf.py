@@ -130,6 +130,14 @@ class HFBackend:
         enc = tokenizer(prompts, return_tensors="pt", padding=True).to(loaded.device)
         keep = min(settings.num_candidates, settings.num_beams)
         processors = []
+        penalties = dict(no_repeat_ngram_size=settings.no_repeat_ngram_size or None,
+                         repetition_penalty=settings.repetition_penalty)
+        if not self.is_seq2seq:
+            # transformers counts a causal model's prompt among "previous tokens": the article's words would be
+            # penalized and its three-word phrases banned, so the model misspells names to avoid copying them
+            # ("ريال مدرانيا"). Penalize what the model writes only, as CTranslate2 does.
+            processors += generated_only(penalties, enc["input_ids"].shape[1])
+            penalties = {}
         if settings.source_boost or settings.strict_source:
             processors.append(SourceBias(tokenizer, sources, settings, stop_ids, loaded.model.config.get_text_config()
                                          .vocab_size, settings.num_beams))
@@ -140,8 +148,7 @@ class HFBackend:
                 num_beams=settings.num_beams,
                 num_return_sequences=keep,
                 length_penalty=settings.length_penalty,
-                no_repeat_ngram_size=settings.no_repeat_ngram_size or None,
-                repetition_penalty=settings.repetition_penalty,
+                **penalties,
                 do_sample=False,
                 eos_token_id=stop_ids,
                 pad_token_id=tokenizer.pad_token_id,
@@ -162,6 +169,30 @@ class HFBackend:
                                             score=float(scores[index]) if scores is not None else 0.0))
             results.append(candidates)
         return results
+
+
+class _GeneratedTokensOnly:
+    """A logits processor that sees only the tokens generated so far (the prompt, `prompt_length` tokens of every
+    row, cut off)."""
+
+    def __init__(self, inner, prompt_length: int):
+        self.inner, self.prompt_length = inner, prompt_length
+
+    def __call__(self, input_ids, scores):
+        return self.inner(input_ids[:, self.prompt_length :], scores)
+
+
+def generated_only(penalties: dict, prompt_length: int) -> list:
+    from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+
+    out = []
+    if penalties.get("repetition_penalty") not in (None, 1.0):
+        out.append(RepetitionPenaltyLogitsProcessor(float(penalties["repetition_penalty"]),
+                                                    prompt_ignore_length=prompt_length))
+    if penalties.get("no_repeat_ngram_size"):
+        out.append(_GeneratedTokensOnly(NoRepeatNGramLogitsProcessor(penalties["no_repeat_ngram_size"]),
+                                        prompt_length))
+    return out
 
 
 def source_token_ids(tokenizer, text: str) -> set[int]:
