@@ -55,6 +55,8 @@ def test_conversion_is_cached_and_survives_a_killed_conversion(tmp_path, monkeyp
     second = CT2Backend.load(str(tiny_causal), device="cpu")
     assert len(calls) == 1 and first.directory == second.directory == target
     assert not stale.exists()
+    (tiny_causal / "README.md").write_text("a model card, edited")  # documentation: the same conversion
+    assert converted_dir(str(tiny_causal), None, "int8") == target
 
     def broken(model, adapter, quantization, out_dir, *rest):
         (out_dir / "model.bin").write_bytes(b"partial")

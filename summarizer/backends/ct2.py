@@ -32,7 +32,8 @@ def _fingerprint(path: str | os.PathLike | None) -> str:
     if not path.exists():
         return str(path)  # a hub id
     parts = [str(path.resolve())]
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    # Documentation (a model card) does not change the converted model: editing it must not reconvert.
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() != ".md"):
         stat = file.stat()
         parts.append(f"{file.relative_to(path)}:{stat.st_size}:{int(stat.st_mtime)}")
     return "\n".join(parts)
