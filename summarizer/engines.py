@@ -181,7 +181,8 @@ class ModelEngine:
                 summary.fallback[task] = reason
                 summary.warnings.append(f"{_FIELD_AR[task]}: استُبدل نص النموذج بنص مأخوذ من المقال ({reason})")
             if summary.truncated:
-                summary.warnings.append("المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج بدايته")
+                seen = "بدايته" if self.backend.task_format.input_selection == "start" else "أهم جمله"
+                summary.warnings.append(f"المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {seen}")
             results.append(summary)
         return results
 
