@@ -33,12 +33,20 @@ def strip_dateline(sentence: str) -> str:
 
 def article_sentences(article: Article, *, skip_lead: bool = False, limit: int | None = None) -> list[str]:
     """The article's sentences in order (the first `limit` only: later ones are never split)."""
-    out: list[str] = []
-    for paragraph in article.body if skip_lead else article.paragraphs:
-        out += split_sentences(paragraph)
-        if limit is not None and len(out) >= limit:
-            return out[:limit]
-    return out
+    return sentences_with_paragraphs(article.body if skip_lead else article.paragraphs, limit=limit)[0]
+
+
+def sentences_with_paragraphs(paragraphs: list[str], *, limit: int | None = None) -> tuple[list[str], list[int]]:
+    """The sentences of `paragraphs` in order, and the index of the paragraph each comes from."""
+    sentences: list[str] = []
+    paragraph_index: list[int] = []
+    for p, paragraph in enumerate(paragraphs):
+        for sentence in split_sentences(paragraph):
+            sentences.append(sentence)
+            paragraph_index.append(p)
+        if limit is not None and len(sentences) >= limit:
+            return sentences[:limit], paragraph_index[:limit]
+    return sentences, paragraph_index
 
 
 def lead_summary(article: Article, k: int = 1) -> str:
@@ -200,21 +208,9 @@ class RankedArticle:
     than TextRank against titles on the dev split: RL 10.3 vs 11.0)."""
 
 
-def article_sentences_with_paragraphs(article: Article, *, limit: int) -> tuple[list[str], list[int]]:
-    sentences: list[str] = []
-    paragraph_index: list[int] = []
-    for p, paragraph in enumerate(article.paragraphs):
-        for sentence in split_sentences(paragraph):
-            sentences.append(sentence)
-            paragraph_index.append(p)
-            if len(sentences) >= limit:
-                return sentences, paragraph_index
-    return sentences, paragraph_index
-
-
 def featurize_article(article: Article, *, max_sentences: int = MAX_RANKED):
     """(sentences, TF-IDF vectors, TextRank scores, feature rows): what ranking and fitting both start from."""
-    sentences, paragraph_index = article_sentences_with_paragraphs(article, limit=max_sentences)
+    sentences, paragraph_index = sentences_with_paragraphs(article.paragraphs, limit=max_sentences)
     vectors = _tfidf_matrix([content_tokens(s) for s in sentences])
     textrank = _rank(sentences, vectors)
     return sentences, vectors, textrank, sentence_features(sentences, paragraph_index, vectors, textrank)
