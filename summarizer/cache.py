@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -37,9 +38,18 @@ def file_lock(path: Path, what: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def mark_used(target: Path) -> None:
+    """Stamp an entry as used now (its directory's mtime), which `prune` reads; a read-only cache stays as it is."""
+    try:
+        os.utime(target)
+    except OSError:
+        pass
+
+
 def build_once(target: Path, build: Callable[[Path], None], *, what: str, marker: str = "config.json") -> Path:
     """Return `target`, first calling build(tmp_dir) to make it if `target/marker` does not exist yet."""
     if (target / marker).is_file():
+        mark_used(target)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(target.parent / f"{target.name}.lock", what):
@@ -60,3 +70,48 @@ def build_once(target: Path, build: Callable[[Path], None], *, what: str, marker
         print(f"summarizer: {what} ready in {time.time() - started:.0f} s, cached at {target}", file=sys.stderr,
               flush=True)
     return target
+
+
+# Kinds of entries `summarizer cache` may remove: converted models are rebuilt from the base and an adapter in
+# seconds; the dequantized base model (a minute from the GGUF) is listed but only removed when asked by name.
+PRUNABLE = ("ct2",)
+
+
+@dataclass
+class Entry:
+    kind: str
+    path: Path
+    size: int
+    last_used: float
+
+
+def entries(root: Path | None = None) -> list[Entry]:
+    """Every prepared model in the cache, most recently used first (left-over temporary builds included)."""
+    root = root or cache_dir()
+    found = []
+    for kind_dir in sorted(p for p in root.glob("*") if p.is_dir()):
+        children = [p for p in kind_dir.iterdir() if p.is_dir()] if kind_dir.name in PRUNABLE else [kind_dir]
+        for path in children:
+            size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+            found.append(Entry(kind_dir.name, path, size, path.stat().st_mtime))
+    return sorted(found, key=lambda e: -e.last_used)
+
+
+def prune(unused_days: float, root: Path | None = None, *, now: float | None = None) -> list[Entry]:
+    """Remove converted models not used for `unused_days` days, each under its build lock (an entry being built
+    or loaded right now is never half-removed). Returns what was removed."""
+    now = time.time() if now is None else now
+    removed = []
+    for entry in entries(root):
+        if entry.kind not in PRUNABLE or now - entry.last_used < unused_days * 86400:
+            continue
+        name = entry.path.name
+        if name.startswith("."):  # a killed build's temporary directory
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry)
+            continue
+        # The lock file stays: unlinking it would let a waiting builder and a new one lock different files.
+        with file_lock(entry.path.parent / f"{name}.lock", name):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry)
+    return removed

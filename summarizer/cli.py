@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 from .errors import SummarizerError
@@ -16,12 +17,12 @@ from .settings import add_arguments, values_from_args
 STDIN = "-"
 
 
-def _engine_args(parser: argparse.ArgumentParser, default: str = "default") -> None:
+def _engine_args(parser: argparse.ArgumentParser, default: str = "default", extra: str = "") -> None:
     from .backends import DEFAULT_BACKEND, backend_names
     from .engines import ENGINES
 
     names = "; ".join(f"{name}: {what}" for name, what in ENGINES.items())
-    parser.add_argument("--engine", default=default, help=f"{names} (default: {default})")
+    parser.add_argument("--engine", default=default, help=f"{names}{extra} (default: {default})")
     parser.add_argument("--model", help="hub id or local directory of a seq2seq/causal checkpoint")
     parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base; "
                         "'none' runs the default base untuned")
@@ -64,10 +65,10 @@ def settings_from(args) -> GenerationSettings:
     return GenerationSettings.from_dict(values_from_args(args, GenerationSettings))
 
 
-def engine_from(args):
+def engine_from(args, name: str | None = None):
     from .engines import make_engine
 
-    return make_engine(args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
+    return make_engine(name or args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
                        device=args.device, threads=args.threads)
 
 
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="project: Arabic-normalized tokens; xlsum: XL-Sum's own scorer (multilingual-rouge, "
                           "lang=arabic, stemming on), for numbers comparable with published tables")
     evaluate.add_argument("--out", help="directory for report.json and per-item predictions")
-    _engine_args(evaluate, default="extractive")
+    _engine_args(evaluate, default="extractive",
+                 extra="; several, comma-separated (extractive,default), share one table")
     _settings_args(evaluate)
 
     batch = sub.add_parser("batch", help="feeds, JSON Lines, text files or folders -> results.jsonl (resumable)")
@@ -122,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("rest", nargs=argparse.REMAINDER)
     ship = sub.add_parser("ship", help="copy a run's best adapter into the package as the default", add_help=False)
     ship.add_argument("rest", nargs=argparse.REMAINDER)
+
+    cache = sub.add_parser("cache", help="list the prepared models in the cache; --prune-days removes old ones")
+    cache.add_argument("--prune-days", type=float, metavar="DAYS",
+                       help="remove converted (CTranslate2) models not used for DAYS days; 0 removes them all "
+                       "(rebuilt in seconds when next needed)")
 
     bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
     bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
@@ -247,11 +254,24 @@ def cmd_evaluate(args) -> int:
     from .engines import LeadEngine
     from .evaluation import evaluate, format_table, load_eval_articles
 
+    from .engines import check_engine_name
+    from .errors import ConfigError
+
+    names = list(dict.fromkeys(n.strip() for n in args.engine.split(",") if n.strip()))
+    problems = [] if names else ["--engine: name at least one engine"]
+    for name in names:  # every bad name at once, before a corpus is read or a model loaded
+        try:
+            check_engine_name(name)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("; ".join(problems))
     articles = load_eval_articles(args.data, split=args.split)
     engines = [LeadEngine(1), LeadEngine(3)]
-    chosen = engine_from(args)
-    if chosen.name not in {e.name for e in engines}:
-        engines.append(chosen)
+    for name in names:
+        chosen = engine_from(args, name)
+        if chosen.name not in {e.name for e in engines}:
+            engines.append(chosen)
     report = evaluate(engines, articles, args.protocol, settings_from(args), out_dir=args.out, stemmer=args.stemmer,
                       scorer=args.scorer, source=args.source, limit=args.limit)
     print(format_table(report))
@@ -277,6 +297,23 @@ def cmd_batch(args) -> int:
                              chunk_size=max(8, settings.batch_size * 2), retry_errors=options.retry_errors)
     return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings,
                      retry_errors=options.retry_errors, **options.fetcher_options())
+
+
+def cmd_cache(args) -> int:
+    from .cache import cache_dir, entries, prune
+
+    if args.prune_days is not None:
+        if not args.prune_days >= 0:  # also refuses NaN
+            raise SummarizerError(f"--prune-days must be a number of days >= 0, got {args.prune_days}")
+        removed = prune(args.prune_days)
+        print(f"removed {len(removed)} converted model(s), {sum(e.size for e in removed) / 2**20:.0f} MiB")
+    found = entries()
+    print(f"{cache_dir()}: {len(found)} prepared model(s), {sum(e.size for e in found) / 2**20:.0f} MiB")
+    now = time.time()
+    for entry in found:
+        print(f"{entry.size / 2**20:8.0f} MiB  used {(now - entry.last_used) / 86400:5.1f} days ago  "
+              f"{entry.kind if entry.path.name == entry.kind else entry.kind + '/' + entry.path.name}")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -311,7 +348,7 @@ def _delegate(command: str, rest: list[str]) -> int:
 
 
 COMMANDS = {"clean": cmd_clean, "summarize": cmd_summarize, "evaluate": cmd_evaluate, "batch": cmd_batch,
-            "bench": cmd_bench, "serve": cmd_serve}
+            "bench": cmd_bench, "cache": cmd_cache, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -156,3 +156,48 @@ def test_weightless_engines_import_no_model_runtime():
             "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2', 'peft') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_evaluate_scores_several_engines_in_one_table(tmp_path):
+    from tests.test_corpora import write_ant_dir
+
+    corpus = write_ant_dir(tmp_path / "ant")
+    proc = run_cli("evaluate", "--data", str(corpus), "--split", "all", "--protocol", "headline",
+                   "--engine", "extractive,lead-2,extractive", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    assert [row["engine"] for row in report["rows"]] == ["lead-1", "lead-3", "extractive", "lead-2"]
+
+
+def test_evaluate_names_every_bad_engine_at_once(tmp_path):
+    proc = run_cli("evaluate", "--data", str(tmp_path / "absent"), "--engine", "extractive,lead-0,nope")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "lead-0" in proc.stderr and "'nope'" in proc.stderr
+
+
+def test_cache_prune_removes_only_converted_models_unused_for_the_given_days(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from summarizer.cache import build_once, entries, prune
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path))
+    now = time.time()
+
+    def make(path):
+        return build_once(path, lambda tmp: (tmp / "config.json").write_text("{}"), what=path.name)
+
+    old, recent, base = make(tmp_path / "ct2" / "old"), make(tmp_path / "ct2" / "recent"), make(tmp_path / "base")
+    for path in (old, recent, base):
+        os.utime(path, (now - 40 * 86400, now - 40 * 86400))
+    make(tmp_path / "ct2" / "recent")  # loading an entry marks it used
+    assert [e.path for e in entries()][0] == recent
+    removed = prune(30, now=now)
+    assert [e.path for e in removed] == [old]
+    assert not old.exists() and (recent / "config.json").is_file() and base.is_dir()
+
+    proc = run_cli("cache", "--prune-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed 1 converted model(s)" in proc.stdout and not recent.exists() and base.is_dir()
+    bad = run_cli("cache", "--prune-days", "nan")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--prune-days" in bad.stderr
