@@ -97,6 +97,25 @@ class GenerationSettings:
         return build(cls, values)
 
 
+def source_token_ids(tokenizer, text: str) -> set[int]:
+    """Token ids that spell the text, as it appears mid-sentence and at a line start."""
+    ids = set(tokenizer(text, add_special_tokens=False).input_ids)
+    for line in text.splitlines():
+        ids.update(tokenizer(" " + line, add_special_tokens=False).input_ids)
+    return ids
+
+
+# Words and marks any Arabic summary may use whatever the article says (strict mode allows only these + the article).
+FUNCTION_WORDS = ("في من على إلى عن مع أن إن أو ثم كما لكن بل حتى إذا لم لن لا ما قد كان كانت هذا هذه ذلك تلك "
+                  "الذي التي الذين هو هي هم و ف ب ل بعد قبل خلال بين حول منذ عند ضد دون غير كل بعض أي أيضا وفق "
+                  "حيث بسبب إثر وسط نحو عبر يوم اليوم أمس قال قالت أعلن أعلنت أكد أكدت , . ، : ؛ ؟ ! \" « » ( ) -")
+
+
+def common_token_ids(tokenizer, stop_ids) -> set[int]:
+    """What strict decoding allows besides the article's own tokens: the function words and the stop tokens."""
+    return source_token_ids(tokenizer, FUNCTION_WORDS.replace(" ", "\n")) | set(stop_ids)
+
+
 @dataclass
 class TaskFormat:
     """Everything about how a task is put to a model, in one object saved next to the weights/adapter, so that

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..cache import build_once, cache_dir
 from ..errors import ModelLoadError
-from ..generation import GenerationSettings, TaskFormat
+from ..generation import GenerationSettings, TaskFormat, common_token_ids, source_token_ids
 from . import Candidate
 
 CONVERTED_INFO = "summarizer_ct2.json"
@@ -225,6 +225,7 @@ class CT2Backend:
         """Rows of the output layer when trimmed to the adapter's vocabulary, else None."""
         self.label = label + (f" (output vocabulary {self.output_tokens:,})" if self.output_tokens else "")
         self.directory = directory
+        self._writable: list[str] | None = None
 
     @classmethod
     def load(cls, model: str, *, adapter=None, device: str = "auto", threads: int | None = None,
@@ -256,6 +257,30 @@ class CT2Backend:
     def count_tokens(self, text: str, *, special: bool = False) -> int:
         return len(self.tokenizer(text, add_special_tokens=special).input_ids)
 
+    def _outside(self, source: str, stop_ids) -> list[list[str]]:
+        """Strict decoding on CTranslate2, which takes no logits processor: every token the model can write (the
+        rows of its output layer) that is neither the article's nor a function word nor a stop token, each as a
+        one-token sequence to suppress. The allowed set is the hf backend's (one definition, generation.py)."""
+        allowed = set(self.tokenizer.convert_ids_to_tokens(
+            sorted(source_token_ids(self.tokenizer, source) | common_token_ids(self.tokenizer, stop_ids))))
+        return [[token] for token in self._writable_tokens() if token not in allowed]
+
+    def _writable_tokens(self) -> list[str]:
+        if self._writable is None:
+            # A Generator's vocabulary.json; a Translator's target (or shared) vocabulary, JSON or one per line.
+            for name in ("vocabulary", "target_vocabulary", "shared_vocabulary"):
+                json_file, text_file = self.directory / f"{name}.json", self.directory / f"{name}.txt"
+                if json_file.is_file():
+                    vocabulary = json.loads(json_file.read_text(encoding="utf-8"))
+                    break
+                if text_file.is_file():
+                    vocabulary = text_file.read_text(encoding="utf-8").split("\n")[:-1]
+                    break
+            else:
+                raise ModelLoadError(f"no vocabulary file in {self.directory}: strict decoding cannot list tokens")
+            self._writable = vocabulary[: self.output_tokens] if self.output_tokens else vocabulary
+        return self._writable
+
     def position_limit(self, max_new_tokens: int) -> int:
         config = self._config
         limit = config.get("max_position_embeddings") or config.get("max_length")
@@ -265,11 +290,11 @@ class CT2Backend:
 
     def generate(self, prompts: list[str], *, task: str, max_new_tokens: int, settings: GenerationSettings,
                  sources: list[str]) -> list[list[Candidate]]:
-        if settings.source_boost or settings.strict_source:
+        if settings.source_boost:
             from ..errors import ConfigError
 
-            raise ConfigError("source_boost and strict_source need the hf backend (--backend hf): CTranslate2 "
-                              "takes no logits processor")
+            raise ConfigError("source_boost needs the hf backend (--backend hf): CTranslate2 takes no logit bias "
+                              "(strict_source works on both)")
         tokenizer = self.tokenizer
         stop_ids = self.task_format.stop_token_ids(tokenizer, task)
         # Tokens cross into CTranslate2 as strings (a trimmed model numbers them in its own order).
@@ -281,7 +306,12 @@ class CT2Backend:
                        end_token=tokenizer.convert_ids_to_tokens(stop_ids),
                        return_end_token=True, return_scores=True, max_batch_size=settings.batch_size)
         if self.is_seq2seq:
-            results = self.model.translate_batch(batch, max_decoding_length=max_new_tokens, **options)
+            if settings.strict_source:  # one call per article: the suppressed tokens apply to a whole call
+                results = [self.model.translate_batch([tokens], max_decoding_length=max_new_tokens,
+                                                      suppress_sequences=self._outside(source, stop_ids),
+                                                      **options)[0] for tokens, source in zip(batch, sources)]
+            else:
+                results = self.model.translate_batch(batch, max_decoding_length=max_new_tokens, **options)
             hypotheses = [[(tokenizer.convert_tokens_to_ids(tokens), score) for tokens, score in
                            zip(r.hypotheses, r.scores)] for r in results]
         else:
@@ -289,11 +319,13 @@ class CT2Backend:
             # decodes the rest token by token, which made batches slower than single prompts (measured: 0.18 vs
             # 0.30 articles/s on 2 cores). Prompts of exactly equal length still share a call. The calls are
             # submitted at once: each worker (one per core) takes the next.
-            by_length: dict[int, list[int]] = {}
-            for i, tokens in enumerate(batch):
-                by_length.setdefault(len(tokens), []).append(i)
+            groups: dict[int, list[int]] = {}
+            for i, tokens in enumerate(batch):  # strict decoding: one prompt per call (its own allowed tokens)
+                groups.setdefault(i if settings.strict_source else -len(tokens), []).append(i)
             pending = []
-            for indices in by_length.values():
+            for indices in groups.values():
+                if settings.strict_source:
+                    options["suppress_sequences"] = self._outside(sources[indices[0]], stop_ids)
                 results = self.model.generate_batch([batch[i] for i in indices], max_length=max_new_tokens,
                                                     include_prompt_in_result=False, asynchronous=True, **options)
                 pending += zip(indices, results)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from ..generation import GenerationSettings, TaskFormat
+from ..generation import GenerationSettings, TaskFormat, common_token_ids, source_token_ids
 from . import Candidate
 
 
@@ -195,20 +195,6 @@ def generated_only(penalties: dict, prompt_length: int) -> list:
     return out
 
 
-def source_token_ids(tokenizer, text: str) -> set[int]:
-    """Token ids that spell the text, as it appears mid-sentence and at a line start."""
-    ids = set(tokenizer(text, add_special_tokens=False).input_ids)
-    for line in text.splitlines():
-        ids.update(tokenizer(" " + line, add_special_tokens=False).input_ids)
-    return ids
-
-
-# Words and marks any Arabic summary may use whatever the article says (strict mode allows only these + the article).
-FUNCTION_WORDS = ("في من على إلى عن مع أن إن أو ثم كما لكن بل حتى إذا لم لن لا ما قد كان كانت هذا هذه ذلك تلك "
-                  "الذي التي الذين هو هي هم و ف ب ل بعد قبل خلال بين حول منذ عند ضد دون غير كل بعض أي أيضا وفق "
-                  "حيث بسبب إثر وسط نحو عبر يوم اليوم أمس قال قالت أعلن أعلنت أكد أكدت , . ، : ؛ ؟ ! \" « » ( ) -")
-
-
 class SourceBias:
     """Add `source_boost` to the logits of tokens found in each row's article; with `strict_source`, forbid every
     token outside the article, the function-word list and the stop tokens."""
@@ -217,7 +203,7 @@ class SourceBias:
                  vocab_size: int, num_beams: int):
         import torch
 
-        common = source_token_ids(tokenizer, FUNCTION_WORDS.replace(" ", "\n")) | set(stop_ids)
+        common = common_token_ids(tokenizer, stop_ids)
         rows = []
         for source in sources:
             ids = torch.tensor(sorted(source_token_ids(tokenizer, source)), dtype=torch.long)
