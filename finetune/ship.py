@@ -1,6 +1,7 @@
 """Copy a run's best adapter into the package as the embedded default.
 
     python -m finetune.ship runs/gemma3-270m-news [--model-fields headline] [--dest summarizer/adapters/gemma3-270m-news]
+    python -m finetune.ship runs/gemma3-270m-news/checkpoints/step-000250 --dest runs/eval/step-250   # to evaluate
 
 The model card (README.md in the destination) is written by hand from measured numbers and kept.
 """
@@ -15,13 +16,15 @@ from pathlib import Path
 
 from summarizer.default_model import ADAPTER_DIR
 
-FILES = ("adapter_model.safetensors", "adapter_config.json", "summarizer_task.json", "config.yaml", "scores.json")
+FILES = ("adapter_model.safetensors", "adapter_config.json", "summarizer_task.json", "config.yaml")
+OPTIONAL = ("scores.json",)  # the run's in-training dev scores: in `best`, not in every checkpoint
 MAX_BYTES = 20 * 1024 * 1024
 
 
 def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = None) -> Path:
-    """Copy `run/best` (or `run` itself when it is an adapter directory) into the package. `model_fields`, chosen
-    by measuring on dev against the extractive engine, is written into the task format the engine reads."""
+    """Copy `run/best` (or `run` itself when it is an adapter directory, e.g. `run/checkpoints/step-000250`) into
+    the package. `model_fields`, chosen by measuring on dev against the extractive engine, is written into the task
+    format the engine reads."""
     best = run / "best" if (run / "best").is_dir() else run
     missing = [name for name in FILES if not (best / name).is_file()]
     if missing:
@@ -32,6 +35,11 @@ def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = N
     dest.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(best / name, dest / name)
+    for name in OPTIONAL:
+        if (best / name).is_file():
+            shutil.copy2(best / name, dest / name)
+        else:
+            (dest / name).unlink(missing_ok=True)  # never leave another run's scores beside this adapter
     from summarizer.vocab import OUTPUT_VOCAB_FILE
 
     if (best / OUTPUT_VOCAB_FILE).is_file():

@@ -109,11 +109,11 @@ def test_config_error_is_one_clear_line(tmp_path, capsys):
 
 
 def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
-    from finetune.ship import FILES, ship
+    from finetune.ship import FILES, OPTIONAL, ship
 
     best = tmp_path / "run" / "best"
     best.mkdir(parents=True)
-    for name in FILES:
+    for name in FILES + OPTIONAL:
         (best / name).write_text("{}")
     (best / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/root/.cache/x", "r": 16}))
     from summarizer.vocab import load_output_vocab, save_output_vocab
@@ -123,8 +123,13 @@ def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
     config = json.loads((dest / "adapter_config.json").read_text())
     assert config["r"] == 16 and not config["base_model_name_or_path"].startswith("/")
     assert load_output_vocab(dest) == ([3, 5, 9], 16)  # serving trims to what training used
+    assert (dest / "scores.json").is_file()
+    # A checkpoint has no scores.json: it ships, and the previous adapter's scores do not stay beside it.
     (best / "scores.json").unlink()
-    with pytest.raises(SystemExit, match="lacks scores.json"):
+    ship(best, dest)
+    assert not (dest / "scores.json").exists() and (dest / "adapter_model.safetensors").is_file()
+    (best / "summarizer_task.json").unlink()
+    with pytest.raises(SystemExit, match="lacks summarizer_task.json"):
         ship(tmp_path / "run", tmp_path / "dest2")
 
 
