@@ -1,6 +1,7 @@
 """Copy a run's best adapter into the package as the embedded default.
 
-    python -m finetune.ship runs/gemma3-270m-news [--model-fields headline] [--dest summarizer/adapters/gemma3-270m-news]
+    python -m finetune.ship runs/gemma3-270m-news [--model-fields headline] [--settings '{guard_novel_rate: 0.34}']
+        [--dest summarizer/adapters/gemma3-270m-news]
     python -m finetune.ship runs/gemma3-270m-news/checkpoints/step-000250 --dest runs/eval/step-250   # to evaluate
 
 The model card (README.md in the destination) is written by hand from measured numbers and kept.
@@ -21,7 +22,8 @@ OPTIONAL = ("scores.json",)  # the run's in-training dev scores: in `best`, not 
 MAX_BYTES = 20 * 1024 * 1024
 
 
-def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = None) -> Path:
+def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = None,
+         settings: dict | None = None) -> Path:
     """Copy `run/best` (or `run` itself when it is an adapter directory, e.g. `run/checkpoints/step-000250`) into
     the package. `model_fields`, chosen by measuring on dev against the extractive engine, is written into the task
     format the engine reads."""
@@ -55,11 +57,16 @@ def ship(run: Path, dest: Path = ADAPTER_DIR, model_fields: list[str] | None = N
     # The base is resolved at run time (the converted GGUF in the user's cache), not from this machine's path.
     config["base_model_name_or_path"] = "gemma-3-270m (summarizer embedded default)"
     (dest / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    if model_fields:
-        from summarizer.generation import TaskFormat
+    if model_fields or settings is not None:
+        from summarizer.generation import GenerationSettings, TaskFormat
+        from summarizer.settings import build
 
         task_format = TaskFormat.load(dest)
-        task_format.model_fields = list(model_fields)
+        if model_fields:
+            task_format.model_fields = list(model_fields)
+        if settings is not None:
+            build(GenerationSettings, settings)  # every bad name or value named now, not at a user's first call
+            task_format.generation = dict(settings)
         task_format.save(dest)
     return dest
 
@@ -70,9 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=ADAPTER_DIR)
     parser.add_argument("--model-fields", help="fields the model should write by default, comma-separated "
                         "(headline, summary), as measured on dev; default: both")
+    parser.add_argument("--settings", help="generation settings chosen on dev, saved with the adapter and used "
+                        "wherever a call sets none, as a YAML mapping: '{guard_novel_rate: 0.34, num_beams: 1}'")
     args = parser.parse_args(argv)
     fields = [f.strip() for f in args.model_fields.split(",")] if args.model_fields else None
-    print(f"shipped {args.run} -> {ship(args.run, args.dest, fields)}")
+    settings = None
+    if args.settings is not None:
+        import yaml
+
+        try:
+            settings = yaml.safe_load(args.settings)
+        except yaml.YAMLError as exc:
+            raise SystemExit(f"ship: --settings is not YAML: {exc}") from None
+    try:
+        print(f"shipped {args.run} -> {ship(args.run, args.dest, fields, settings)}")
+    except ValueError as exc:  # ConfigError: every bad setting in one line
+        raise SystemExit(f"ship: --settings: {exc}") from None
     return 0
 
 

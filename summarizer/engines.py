@@ -18,7 +18,7 @@ from .article import Article, Summary
 from .errors import ConfigError
 from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
     summary_from_ranked
-from .generation import TASKS, GenerationSettings, select_input
+from .generation import TASKS, GenerationSettings, select_input, with_recommended
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
@@ -130,6 +130,7 @@ class ModelEngine:
     def summarize(self, articles, *, settings, tasks=TASKS):
         from .faithfulness import SourceIndex, drop_unsupported_weekdays
 
+        settings = with_recommended(settings, self.backend.task_format.generation)
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)

@@ -142,6 +142,9 @@ class TaskFormat:
     input_selection: str = "start"
     """What of the article fills the input budget: 'start' (whole paragraphs from the top) or 'central' (the
     extractive ranker's best sentences, in article order: the model rewrites the most central sentences)."""
+    generation: dict = field(default_factory=dict)
+    """Generation settings chosen on the dev split for this model (GenerationSettings fields, e.g. the guard's
+    novel-word threshold); they apply wherever a call does not set its own (see with_recommended)."""
 
     def render(self, task: str, text: str) -> str:
         if task not in TASKS:
@@ -186,6 +189,23 @@ class TaskFormat:
         data = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def with_recommended(settings: GenerationSettings, recommended: dict) -> GenerationSettings:
+    """`settings` with a model's recommended values (TaskFormat.generation) for every field the caller left unset;
+    what the caller set always wins. A bad recommendation is a ConfigError naming the model's file."""
+    if not recommended:
+        return settings
+    from .errors import ConfigError
+    from .settings import build, explicit_values
+
+    chosen = explicit_values(settings)
+    try:
+        merged = build(GenerationSettings, {**recommended, **chosen})
+    except ConfigError as exc:
+        raise ConfigError(f"the model's recommended settings ({TASK_FORMAT_FILE} 'generation'): {exc}") from None
+    object.__setattr__(merged, "_explicit", frozenset(chosen))
+    return merged
 
 
 def leading_sentences(text: str, count_tokens, budget: int) -> list[str]:

@@ -20,6 +20,8 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from .settings import explicit_values
+
 from .errors import InputError
 
 PART_PREFIX = "part-"
@@ -57,9 +59,10 @@ class Summarizer:
     def __init__(self, engine_options: dict, settings: dict, fetcher_options: dict):
         from .engines import make_engine
         from .generation import GenerationSettings
+        from .settings import build
 
         self.engine = make_engine(**engine_options)
-        self.settings = GenerationSettings(**settings)
+        self.settings = build(GenerationSettings, settings)  # only what the caller set: see explicit_values
         self.fetcher_options = fetcher_options
 
     def __call__(self, batch: dict) -> dict:
@@ -137,7 +140,7 @@ def run_batch_ray(inputs: list[str], *, out: str | Path, engine_options: dict, s
                                       override_num_blocks=max(1, min(len(pending), workers * 4)))
         results = dataset.map_batches(Summarizer, batch_size=chunk_size, concurrency=workers, num_gpus=num_gpus,
                                       fn_constructor_kwargs={"engine_options": engine_options,
-                                                             "settings": asdict(settings),
+                                                             "settings": explicit_values(settings),
                                                              "fetcher_options": fetcher_options},
                                       batch_format="numpy")
         from tqdm.auto import tqdm

@@ -130,7 +130,18 @@ def build(cls, values: dict | None, *, what: str = "setting"):
         errors += problems()
     if errors:
         raise ConfigError("; ".join(errors))
+    object.__setattr__(obj, "_explicit", frozenset(values or {}))  # see explicit_values
     return obj
+
+
+def explicit_values(obj) -> dict:
+    """The fields a caller set: the names given to `build` (the CLI passes only flags used, the API only fields
+    present), or, for an object constructed directly, those that differ from the defaults."""
+    names = getattr(obj, "_explicit", None)
+    if names is None:
+        defaults = type(obj)()
+        names = [f.name for f in fields(obj) if getattr(obj, f.name) != getattr(defaults, f.name)]
+    return {name: getattr(obj, name) for name in names}
 
 
 # --- entry points generated from the dataclass -------------------------------------------------------------

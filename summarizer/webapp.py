@@ -86,7 +86,8 @@ def settings_from_ui(values) -> dict:
     """Control values (one per settings field, in field order, as setting_controls made them) -> settings."""
     out = {}
     for info, value in zip(describe(GenerationSettings), values, strict=True):
-        if value is None:
+        # A control left at its default is not a choice: the model's recommended value applies there.
+        if value is None or value == info.default:
             continue
         out[info.name] = int(value) if info.type is int and float(value).is_integer() else value
     return out

@@ -223,3 +223,28 @@ def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_a
     (example,) = build_examples([article], config, backend.task_format, backend.count_tokens)
     assert example.source == served
     assert select_input(body, backend.count_tokens, 24, "central")[0] in served
+
+
+def test_the_models_recommended_settings_apply_where_the_caller_set_none(tiny_causal, seed_texts, monkeypatch):
+    from summarizer.errors import ConfigError
+
+    engine = ModelEngine(HFBackend(load_model(tiny_causal, device="cpu")))
+    seen = []
+    real = engine.backend.generate
+    monkeypatch.setattr(engine.backend, "generate",
+                        lambda prompts, **kw: (seen.append((kw["settings"].num_beams, kw["max_new_tokens"])),
+                                               real(prompts, **kw))[1])
+    engine.backend.task_format.generation = {"num_beams": 2, "headline_max_new_tokens": 3}
+    article = articles(seed_texts)[:1]
+    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False}), tasks=("headline",))
+    assert seen[-1] == (2, 3)  # the model's choice
+    # What the caller sets wins, also when it is the library default the model's choice differs from.
+    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False, "num_beams": 1}),
+                     tasks=("headline",))
+    assert seen[-1] == (1, 3)
+    engine.summarize(article, settings=SETTINGS, tasks=("headline",))  # built directly: non-defaults are set
+    assert seen[-1] == (2, 6)
+    engine.backend.task_format.generation = {"num_beams": 0, "beam_width": 4}
+    with pytest.raises(ConfigError, match=r"summarizer_task\.json.*num_beams.*beam_width|summarizer_task\.json.*"
+                                          r"beam_width.*num_beams"):
+        engine.summarize(article, settings=SETTINGS, tasks=("headline",))

@@ -128,6 +128,15 @@ def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
     (best / "scores.json").unlink()
     ship(best, dest)
     assert not (dest / "scores.json").exists() and (dest / "adapter_model.safetensors").is_file()
+    # Settings chosen on dev travel with the adapter, checked when shipped.
+    from finetune.ship import main as ship_main
+    from summarizer.generation import TaskFormat
+
+    TaskFormat().save(best)
+    assert ship_main([str(best), "--dest", str(dest), "--settings", "{guard_novel_rate: 0.3, num_beams: 2}"]) == 0
+    assert TaskFormat.load(dest).generation == {"guard_novel_rate": 0.3, "num_beams": 2}
+    with pytest.raises(SystemExit, match="guard_novel_rate.*num_beam|num_beam.*guard_novel_rate"):
+        ship_main([str(best), "--dest", str(dest), "--settings", "{guard_novel_rate: 3, num_beam: 2}"])
     (best / "summarizer_task.json").unlink()
     with pytest.raises(SystemExit, match="lacks summarizer_task.json"):
         ship(tmp_path / "run", tmp_path / "dest2")

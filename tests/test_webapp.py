@@ -103,3 +103,16 @@ def test_a_real_upload_through_gradio_is_still_summarized(server):
     stream = gradio_call(server, inputs)
     assert '"success": true' in stream.replace('"success":true', '"success": true')
     assert "لافروف" in stream  # the main article's summary
+
+
+def test_controls_left_at_their_default_leave_the_models_recommended_value_in_force(webapp):
+    from summarizer.generation import with_recommended
+    from summarizer.settings import build
+
+    values = list(DEFAULTS)
+    names = [info.name for info in describe(GenerationSettings)]
+    values[names.index("num_beams")] = 3
+    chosen = webapp.settings_from_ui(values)
+    assert chosen == {"num_beams": 3}
+    effective = with_recommended(build(GenerationSettings, chosen), {"num_beams": 2, "guard_novel_rate": 0.5})
+    assert (effective.num_beams, effective.guard_novel_rate) == (3, 0.5)
