@@ -15,5 +15,5 @@ for STEP in "$@"; do
     --out "$OUT/headline-$STEP" > "$OUT/headline-$STEP.txt" 2>&1
 done
 for STEP in "$@"; do
-  echo "step $STEP: $(grep -a '+news-lora |' "$OUT/headline-$STEP.txt" | tail -1)"
+  echo "$(grep -a "^gemma-3-270m+step-$STEP |" "$OUT/headline-$STEP.txt")"
 done

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from .article import Article, Summary
@@ -235,5 +236,9 @@ def make_engine(name: str = "default", *, model: str | None = None, adapter: str
     warnings = [default_model.CAUTION] if adapter_dir else [default_model.UNTUNED_WARNING]
     loaded = load_backend(backend or DEFAULT_BACKEND, str(default_model.ensure_base_model()), adapter=adapter_dir,
                           device=device, threads=threads, **backend_options)
-    label = "gemma-3-270m" + ("+news-lora" if adapter_dir else " (untuned base)")
+    # The shipped adapter is "news-lora"; another one (a checkpoint under evaluation) is named by its directory, so
+    # that tables and prediction files of different adapters never share a name.
+    shipped = adapter_dir is not None and Path(adapter_dir).resolve() == default_model.ADAPTER_DIR.resolve()
+    label = "gemma-3-270m" + ("+news-lora" if shipped else f"+{Path(adapter_dir).name}" if adapter_dir
+                              else " (untuned base)")
     return ModelEngine(loaded, name=label, warnings=warnings)

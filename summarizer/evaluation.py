@@ -115,6 +115,20 @@ def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: Gene
     return predictions, time.perf_counter() - started
 
 
+def _provenance(engine: Engine, settings: GenerationSettings) -> dict:
+    """What produced a row: the model (base, adapter, backend) and the settings it ran with, the adapter's
+    recommended ones included, so that a report can be reproduced."""
+    from dataclasses import asdict
+
+    from .generation import with_recommended
+
+    backend = getattr(engine, "backend", None)
+    if backend is None:
+        return {"settings": asdict(settings)}
+    return {"model": backend.label, "backend": backend.name,
+            "settings": asdict(with_recommended(settings, backend.task_format.generation))}
+
+
 def evaluate(engines: list[Engine], articles: list[Article], protocol: str, settings: GenerationSettings,
              *, out_dir: str | Path | None = None, stemmer: str = "none", scorer: str = "project",
              source: str | None = None, limit: int | None = None, progress: bool = True) -> dict:
@@ -150,7 +164,7 @@ def evaluate(engines: list[Engine], articles: list[Article], protocol: str, sett
                  "replaced_for_a_rare_word": sum("نادرة" in f for f in fallbacks) / n,
                  "replaced_for_novel_words": sum("من كلماته غير واردة" in f for f in fallbacks) / n}
         row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES},
-               "faithfulness": summarize_rates(supports), "guard": guard}
+               "faithfulness": summarize_rates(supports), "guard": guard, **_provenance(engine, settings)}
         if protocol in HEADLINE_PROTOCOLS:
             row["bleu"] = corpus_bleu(predictions, prepared.references)
         report["rows"].append(row)

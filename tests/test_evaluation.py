@@ -86,3 +86,18 @@ def test_report_has_faithfulness_for_every_engine_and_valid_json(tmp_path):
         assert all(math.isfinite(v) for v in f.values())
     json.loads((tmp_path / "report.json").read_text())  # strict JSON: no NaN
     assert "num%" in format_table(report)
+
+
+def test_a_report_row_names_its_model_and_the_settings_it_ran_with(tiny_causal, tmp_path):
+    from summarizer.backends.hf import HFBackend, load_model
+    from summarizer.engines import ModelEngine
+
+    engine = ModelEngine(HFBackend(load_model(tiny_causal, device="cpu")))
+    engine.backend.task_format.generation = {"headline_max_new_tokens": 4}  # chosen for this model on dev
+    articles = [Article(id=f"a{i}", paragraphs=[LEAD, *BODY.split("\n")], title="حملة تطعيم") for i in range(2)]
+    report = evaluate([ExtractiveEngine(), engine], articles, "headline",
+                      GenerationSettings.from_dict({"num_beams": 2}), progress=False)
+    extractive, model = report["rows"]
+    assert "model" not in extractive and extractive["settings"]["num_beams"] == 2
+    assert model["model"] == engine.backend.label and model["backend"] == "hf"
+    assert (model["settings"]["num_beams"], model["settings"]["headline_max_new_tokens"]) == (2, 4)
