@@ -2,7 +2,8 @@
 
 An engine turns articles into Summary objects (headline + summary). Engines:
 - `lead`, `lead-K`: the first K sentences, the baseline;
-- `extractive`: TextRank centrality, no weights;
+- `extractive`: sentences of the article, ranked by a fitted linear scorer over position and TextRank centrality
+  (headlines: TextRank's best early sentence, shortened); no model;
 - `default`: the embedded gemma-3-270m + our adapter; `model`: any checkpoint given with --model.
 Model engines run on a backend (summarizer.backends: hf or ct2); the engine does input budgets, prompts, cleanup,
 candidate choice, the faithfulness guard and fallbacks, the same whatever the backend.
@@ -23,7 +24,8 @@ from .generation import TASKS, GenerationSettings, select_input, with_recommende
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
-    "extractive": "TextRank sentences taken from the article; no weights",
+    "extractive": "sentences taken from the article (a fitted sentence scorer over position and TextRank "
+                  "centrality); no model",
     "lead": "the first sentence (lead-K: the first K sentences)",
     "model": "any seq2seq/causal checkpoint given with --model (hub id or directory)",
 }

@@ -319,9 +319,9 @@ class CT2Backend:
             # decodes the rest token by token, which made batches slower than single prompts (measured: 0.18 vs
             # 0.30 articles/s on 2 cores). Prompts of exactly equal length still share a call. The calls are
             # submitted at once: each worker (one per core) takes the next.
-            groups: dict[int, list[int]] = {}
+            groups: dict[tuple, list[int]] = {}
             for i, tokens in enumerate(batch):  # strict decoding: one prompt per call (its own allowed tokens)
-                groups.setdefault(i if settings.strict_source else -len(tokens), []).append(i)
+                groups.setdefault(("article", i) if settings.strict_source else ("length", len(tokens)), []).append(i)
             pending = []
             for indices in groups.values():
                 if settings.strict_source:
