@@ -277,12 +277,34 @@ def _drop_short_appositives(sentence: str) -> str:
     return _APPOSITIVE.sub(lambda m: " " if len(m.group(1).split()) <= 4 else m.group(0), sentence)
 
 
+# Circumstantial lead-ins ("خلال كلمته في معهد موسكو، بمناسبة افتتاح العام الدراسي، قال لافروف ..."): what
+# happened comes after them, and a headline cut at 14 words would otherwise keep only the setting.
+_LEAD_IN = re.compile(r"^و?(?:خلال|أثناء|في أثناء|على هامش|بمناسبة|عقب|إثر|في ختام|في كلمة|في كلمته|في تصريح|"
+                      r"في تصريحات|في حديث|في حوار|في مقابلة|في بيان|في رسالة)\s[^.:؛،]{0,80}،\s*")
+# "قال لافروف: ..." (a quotation after a colon) reads as "لافروف: ...".
+_SAID_COLON = re.compile(r"^و?(?:قال|قالت|أضاف|أضافت|أكد|أكدت|أعلن|أعلنت)\s+(?P<speaker>[^:.!؟?،]{3,40}?)\s*:\s*"
+                         r"(?P<statement>.+)$")
+
+
+def _drop_lead_ins(sentence: str) -> str:
+    """Strip circumstantial lead-ins while at least five words remain."""
+    while (match := _LEAD_IN.match(sentence)) and len(sentence[match.end():].split()) >= 5:
+        sentence = sentence[match.end():]
+    return sentence
+
+
 def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
-    """Cut a sentence into a headline: no dateline or short asides, "speaker: statement" for reported speech,
-    at most `max_words` words, ending at a clause boundary when one is near, and on a content word."""
-    sentence = strip_dateline(sentence).strip().rstrip(".!؟?؛").strip()
+    """Cut a sentence into a headline: no dateline, circumstantial lead-in or short asides, "speaker: statement"
+    for reported speech, at most `max_words` words, ending at a clause boundary when one is near, and on a content
+    word."""
+    sentence = _drop_lead_ins(strip_dateline(sentence).strip().rstrip(".!؟?؛").strip())
     prefix = ""
-    reported = _REPORTING.match(sentence)
+    said = _SAID_COLON.match(sentence)
+    speaker = re.sub(r"\s+(?:قائلا|قائلة|قائلًا|قائلاً)$", "", said.group("speaker").strip()) if said else ""
+    if said and 1 <= len(speaker.split()) <= 6:
+        statement = re.sub(r"^(?:إن|أن)\s+", "", said.group("statement").strip(" \"“”«»"))
+        prefix, sentence = speaker + ": ", statement
+    reported = None if prefix else _REPORTING.match(sentence)
     if reported:
         speaker = _TIME_WORDS.sub("", reported.group("speaker")).strip(" ،,")
         if "،" in speaker and len(speaker.rsplit("،", 1)[1].split()) <= 3:

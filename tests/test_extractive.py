@@ -53,6 +53,15 @@ def test_shorten_headline_rules():
     headline = shorten_headline(long)
     assert "فريدمان" not in headline and len(headline.split()) <= HEADLINE_MAX_WORDS
     assert headline.split()[-1] not in ("في", "من", "على")
+    # The seed page's lead: two circumstantial lead-ins, then "قال X: quote". Cut at 14 words, the old headline kept
+    # only the setting ("خلال كلمته في معهد موسكو للعلاقات الدولية، بمناسبة افتتاح العام الدراسي الجديد في روسيا").
+    seed = ("خلال كلمته في معهد موسكو للعلاقات الدولية، بمناسبة افتتاح العام الدراسي الجديد في روسيا، قال لافروف: "
+            "“قدمنا مسودة خارطة الطريق لتحسين العلاقات بين تركيا وسوريا لجميع شركائنا في يونيو”.")
+    assert shorten_headline(seed).startswith("لافروف: قدمنا مسودة خارطة الطريق")
+    assert shorten_headline("وأضاف المصدر الأمني قائلا: إن عنصرا حاول تفجير نفسه أمام الكنيسة.") == \
+        "المصدر الأمني: عنصرا حاول تفجير نفسه أمام الكنيسة"
+    # A lead-in is kept when too little would remain after it.
+    assert shorten_headline("خلال الاجتماع، وقع الطرفان الاتفاق.") == "خلال الاجتماع، وقع الطرفان الاتفاق"
 
 
 def test_engines_return_one_summary_per_article_in_order(seed_texts):
