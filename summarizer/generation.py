@@ -197,15 +197,14 @@ def with_recommended(settings: GenerationSettings, recommended: dict) -> Generat
     if not recommended:
         return settings
     from .errors import ConfigError
-    from .settings import build, explicit_values
+    from .settings import build, explicit_values, mark_explicit
 
     chosen = explicit_values(settings)
     try:
         merged = build(GenerationSettings, {**recommended, **chosen})
     except ConfigError as exc:
         raise ConfigError(f"the model's recommended settings ({TASK_FORMAT_FILE} 'generation'): {exc}") from None
-    object.__setattr__(merged, "_explicit", frozenset(chosen))
-    return merged
+    return mark_explicit(merged, chosen)
 
 
 def leading_sentences(text: str, count_tokens, budget: int) -> list[str]:

@@ -20,9 +20,8 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
-from .settings import explicit_values
-
 from .errors import InputError
+from .settings import explicit_values
 
 PART_PREFIX = "part-"
 

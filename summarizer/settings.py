@@ -130,7 +130,12 @@ def build(cls, values: dict | None, *, what: str = "setting"):
         errors += problems()
     if errors:
         raise ConfigError("; ".join(errors))
-    object.__setattr__(obj, "_explicit", frozenset(values or {}))  # see explicit_values
+    return mark_explicit(obj, values or {})
+
+
+def mark_explicit(obj, names):
+    """Record which fields of `obj` a caller set (read by explicit_values); returns `obj`."""
+    object.__setattr__(obj, "_explicit", frozenset(names))
     return obj
 
 
