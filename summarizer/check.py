@@ -35,7 +35,7 @@ class CheckFormat:
     """One answer word per verdict; each must be a single token of the model's tokenizer."""
     evidence_sentences: int = 2
     """Article sentences shown to the model (the best matches, in article order)."""
-    evidence_tokens: int = 120
+    evidence_tokens: int = 80
     """Most tokens of evidence; longer evidence is cut at a word boundary."""
     threshold: float = 0.5
     """A claim is `supported` when the model's probability of supported is at least this (chosen on held-out
@@ -148,3 +148,124 @@ def torch_answer_logits(model, batch: list[list[int]], answers: list[int], pad_i
     logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device),
                    logits_to_keep=1).logits[:, -1, :]
     return logits[:, answers]
+
+
+CHECKER_DIR = Path(__file__).parent / "adapters" / "gemma3-270m-checker"
+_SEVERITY = {"supported": 0, "unsupported": 1, "contradicted": 2}
+
+
+def default_checker_dir() -> Path | None:
+    return CHECKER_DIR if (CHECKER_DIR / "adapter_config.json").is_file() else None
+
+
+class _HFScorer:
+    """transformers (training, tests, hosts without CTranslate2): the adapter merged, one forward per batch."""
+
+    def __init__(self, loaded, fmt: CheckFormat):
+        self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.answers = answer_ids(self.tokenizer, fmt)
+        self.bos = self.tokenizer.bos_token_id
+
+    def __call__(self, prompts: list[list[int]]) -> list[list[float]]:
+        import torch
+
+        with torch.no_grad():
+            logits = torch_answer_logits(self.model, prompts, self.answers, self.tokenizer.pad_token_id)
+        return logits.float().tolist()
+
+
+class _CT2Scorer:
+    """CTranslate2 int8: the output layer trimmed to the answer words (and the specials the converter keeps), so a
+    check is one forward pass over the prompt with a few-row output projection."""
+
+    def __init__(self, backend, fmt: CheckFormat):
+        self.backend, self.tokenizer = backend, backend.tokenizer
+        tokens = backend._writable_tokens()
+        words = [self.tokenizer.convert_ids_to_tokens(i) for i in answer_ids(self.tokenizer, fmt)]
+        self.columns = [tokens.index(w) for w in words]
+        self.bos = self.tokenizer(" ", add_special_tokens=True).input_ids[0]
+
+    def __call__(self, prompts: list[list[int]]) -> list[list[float]]:
+        import numpy as np
+
+        batch = [self.tokenizer.convert_ids_to_tokens(ids) for ids in prompts]
+        logits = np.asarray(self.backend.model.forward_batch(batch))
+        return [logits[row, len(ids) - 1, self.columns].tolist() for row, ids in enumerate(prompts)]
+
+
+class Checker:
+    """A trained checker on a runtime: `check(article_text, text)` -> Verdict, batches with `check_many`."""
+
+    def __init__(self, scorer, fmt: CheckFormat, *, name: str = "checker", batch_size: int = 8):
+        self.scorer, self.format, self.name, self.batch_size = scorer, fmt, name, batch_size
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None, *, backend: str = "ct2", base: str | None = None,
+             threads: int | None = None) -> "Checker":
+        """The checker adapter in `directory` (default: the shipped one) on the embedded base model."""
+        from .errors import ModelLoadError
+
+        directory = Path(directory) if directory is not None else default_checker_dir()
+        if directory is None or not (Path(directory) / "adapter_config.json").is_file():
+            raise ModelLoadError("no trained checker is installed (summarizer/adapters/gemma3-270m-checker)")
+        if base is None:
+            from .default_model import ensure_base_model
+
+            base = str(ensure_base_model())
+        fmt = CheckFormat.load(directory)
+        if backend == "ct2":
+            from .backends.ct2 import CT2Backend
+
+            scorer = _CT2Scorer(CT2Backend.load(base, adapter=str(directory), threads=threads), fmt)
+        elif backend == "hf":
+            from .backends.hf import load_model
+
+            scorer = _HFScorer(load_model(base, adapter=str(directory), device="cpu", threads=threads), fmt)
+        else:
+            raise ModelLoadError(f"the checker runs on ct2 or hf, not {backend!r}")
+        return cls(scorer, fmt, name=Path(directory).name)
+
+    def probabilities(self, items: list[tuple[str, str]]) -> list[dict[str, float]]:
+        """P(verdict) for each (evidence text, claim)."""
+        out = []
+        tokenizer = self.scorer.tokenizer
+        for start in range(0, len(items), self.batch_size):
+            chunk = items[start : start + self.batch_size]
+            prompts = [prompt_ids(tokenizer, self.format, ev, claim, bos=self.scorer.bos) for ev, claim in chunk]
+            for row in self.scorer(prompts):
+                top = max(row)
+                exp = [math.exp(v - top) for v in row]
+                out.append({v: e / sum(exp) for v, e in zip(VERDICTS, exp)})
+        return out
+
+    def check_many(self, requests: list[tuple[list[str], str]]) -> list[Verdict]:
+        """One Verdict per (article sentences, headline or summary): a summary is checked sentence by sentence and
+        gets its weakest sentence's verdict and score, with the evidence of all."""
+        items, owners, chosen = [], [], []
+        for r, (sentences, text) in enumerate(requests):
+            for claim in claims_of(text):
+                picked = evidence(sentences, claim, self.format.evidence_sentences)
+                items.append((" ".join(sentences[i] for i in picked), claim))
+                owners.append(r)
+                chosen.append(picked)
+        results = [Verdict("unsupported", 0.0) for _ in requests]
+        seen: list[set[int]] = [set() for _ in requests]
+        first = [True] * len(requests)
+        for r, picked, probs in zip(owners, chosen, self.probabilities(items)):
+            verdict = decide(probs, self.format.threshold)
+            score = round(probs["supported"], 4)
+            current = results[r]
+            if first[r] or _SEVERITY[verdict] > _SEVERITY[current.verdict] or \
+                    (verdict == current.verdict and score < current.score):
+                current.verdict, current.score = verdict, score
+            first[r] = False
+            seen[r].update(picked)
+        for r, (sentences, _) in enumerate(requests):
+            results[r].evidence = [{"sentence": i, "text": sentences[i]} for i in sorted(seen[r])]
+        return results
+
+    def check(self, article_text: str, text: str) -> Verdict:
+        from .text import split_paragraphs
+
+        sentences = [s for p in split_paragraphs(article_text) for s in split_sentences(p)]
+        return self.check_many([(sentences, text)])[0]
