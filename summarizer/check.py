@@ -269,3 +269,25 @@ class Checker:
 
         sentences = [s for p in split_paragraphs(article_text) for s in split_sentences(p)]
         return self.check_many([(sentences, text)])[0]
+
+
+def check_record(checker: "Checker", item, where: str) -> dict:
+    """One --pairs line -> its output line: {"id", "headline": verdict, "summary": verdict} or {"id", "error"}."""
+    if not isinstance(item, dict):
+        return {"id": None, "error": f"{where}: expected a JSON object"}
+    pair_id = item.get("id") if isinstance(item.get("id"), (str, int)) else None
+    text = item.get("text")
+    fields = {name: item.get(name) for name in ("headline", "summary") if item.get(name) is not None}
+    problems = []
+    if not isinstance(text, str) or not text.strip():
+        problems.append("'text' must be a non-empty string")
+    if not fields:
+        problems.append("give 'headline' and/or 'summary'")
+    problems += [f"'{name}' must be a string" for name, value in fields.items() if not isinstance(value, str)]
+    if problems:
+        return {"id": pair_id, "error": f"{where}: " + "; ".join(problems)}
+    from .text import split_paragraphs
+
+    sentences = [s for p in split_paragraphs(text) for s in split_sentences(p)]
+    verdicts = checker.check_many([(sentences, value) for value in fields.values()])
+    return {"id": pair_id, **{name: v.to_dict() for name, v in zip(fields, verdicts)}}

@@ -293,6 +293,27 @@ def _drop_lead_ins(sentence: str) -> str:
     return sentence
 
 
+_PHRASE_START = re.compile(r"^(?:في|على|إلى|الى|من|عن|مع|بين|خلال|بعد|قبل|حول|منذ|عند|ضد|نحو|عبر|وسط|بسبب|إثر|جراء|"
+                           r"الذي|التي|الذين|والذي|والتي|حيث|بينما|فيما|عندما|لكن|وفق|وفقا|بحسب|[وف][^\s]{2,}|"
+                           r"[لب]ـ?[^\s]{3,})$")
+
+
+def _cut_point(words: list[str], budget: int) -> int:
+    """Where to cut an over-long sentence: the last clause boundary (a comma, colon) in the last 40% of the budget;
+    else the last phrase boundary there (before a preposition, relative or و-conjoined word, so the kept part ends
+    on a whole phrase: "... 2.17 مليار يورو | لتنمية دول ..."); else at the budget."""
+    low = int(budget * 0.6)
+    for i in range(budget, low - 1, -1):
+        if re.search(r"[،,:؛]$", words[i - 1]):
+            return i
+    for i in range(budget, low - 1, -1):
+        last = words[i - 1].strip("\"'«»،,:")
+        # Not after a particle, nor after a present-tense verb whose complement would be cut ("... أدلة تشير").
+        if _PHRASE_START.match(words[i]) and last not in _DANGLING and not re.fullmatch(r"[يت][^\s]{2,}", last):
+            return i
+    return budget
+
+
 def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
     """Cut a sentence into a headline: no dateline, circumstantial lead-in or short asides, "speaker: statement"
     for reported speech, at most `max_words` words, ending at a clause boundary when one is near, and on a content
@@ -316,12 +337,7 @@ def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
     words = sentence.split()
     if len(words) > budget:
         # Prefer the last clause boundary after at least 60% of the budget; else a hard cut.
-        cut = budget
-        for i in range(budget, int(budget * 0.6) - 1, -1):
-            if re.search(r"[،,:؛]$", words[i - 1]):
-                cut = i
-                break
-        words = words[:cut]
+        words = words[: _cut_point(words, budget)]
     while len(words) > 3 and words[-1].strip("\"'«»،,:") in _DANGLING:
         words.pop()
     text = " ".join(words).strip(" \"'«»،,:")
