@@ -113,8 +113,7 @@ def answer_ids(tokenizer, fmt: CheckFormat) -> list[int]:
 
     ids = []
     for verdict in VERDICTS:
-        encoded = tokenizer.encode(fmt.answers[verdict], add_special_tokens=False)
-        encoded = getattr(encoded, "ids", encoded)
+        encoded = tokenizer(fmt.answers[verdict], add_special_tokens=False).input_ids
         if len(encoded) != 1:
             raise ModelLoadError(f"the checker's answer word for {verdict!r} is not one token of this tokenizer")
         ids.append(encoded[0])
@@ -124,8 +123,7 @@ def answer_ids(tokenizer, fmt: CheckFormat) -> list[int]:
 def prompt_ids(tokenizer, fmt: CheckFormat, evidence_text: str, claim: str, *, bos: int | None) -> list[int]:
     """Token ids of one check prompt: evidence cut to its budget at a word boundary, then the claim and question."""
     def encode(text):
-        out = tokenizer.encode(text, add_special_tokens=False)
-        return list(getattr(out, "ids", out))
+        return list(tokenizer(text, add_special_tokens=False).input_ids)
 
     words = evidence_text.split()
     while len(words) > 1 and len(encode(" ".join(words))) > fmt.evidence_tokens:
@@ -183,7 +181,7 @@ class _CT2Scorer:
         tokens = backend._writable_tokens()
         words = [self.tokenizer.convert_ids_to_tokens(i) for i in answer_ids(self.tokenizer, fmt)]
         self.columns = [tokens.index(w) for w in words]
-        self.bos = self.tokenizer(" ", add_special_tokens=True).input_ids[0]
+        self.bos = self.tokenizer.bos_token_id
 
     def __call__(self, prompts: list[list[int]]) -> list[list[float]]:
         import numpy as np
@@ -238,14 +236,22 @@ class Checker:
                 out.append({v: e / sum(exp) for v, e in zip(VERDICTS, exp)})
         return out
 
+    def evidence_item(self, sentences: list[str], claim: str) -> tuple[list[int], tuple[str, str]]:
+        picked = evidence(sentences, claim, self.format.evidence_sentences)
+        return picked, (" ".join(sentences[i] for i in picked), claim)
+
+    def probabilities_for(self, requests: list[tuple[list[str], str]]) -> list[dict[str, float]]:
+        """P(verdict) for each (article sentences, claim), the claim checked whole."""
+        return self.probabilities([self.evidence_item(sentences, claim)[1] for sentences, claim in requests])
+
     def check_many(self, requests: list[tuple[list[str], str]]) -> list[Verdict]:
         """One Verdict per (article sentences, headline or summary): a summary is checked sentence by sentence and
         gets its weakest sentence's verdict and score, with the evidence of all."""
         items, owners, chosen = [], [], []
         for r, (sentences, text) in enumerate(requests):
             for claim in claims_of(text):
-                picked = evidence(sentences, claim, self.format.evidence_sentences)
-                items.append((" ".join(sentences[i] for i in picked), claim))
+                picked, item = self.evidence_item(sentences, claim)
+                items.append(item)
                 owners.append(r)
                 chosen.append(picked)
         results = [Verdict("unsupported", 0.0) for _ in requests]

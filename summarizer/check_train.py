@@ -75,6 +75,16 @@ def report(rows, threshold) -> dict:
     return {kind: round(sum(v) / len(v), 3) for kind, v in sorted(by_kind.items())} | {"threshold": threshold}
 
 
+def save_checker(model, tokenizer, fmt: CheckFormat, answers: list[int], directory: Path) -> None:
+    """The adapter, its check format, and its output vocabulary (the answer words: CTranslate2 serves an output
+    layer of those rows only)."""
+    from .vocab import save_output_vocab
+
+    model.save_pretrained(directory)
+    fmt.save(directory)
+    save_output_vocab(directory, answers, len(tokenizer))
+
+
 def main(argv=None) -> None:
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -157,8 +167,7 @@ def main(argv=None) -> None:
             print(f"step {done} loss {sum(losses[-10:]) / 10:.4f} ({rate * args.batch_size:.2f} pairs/s)", flush=True)
         if done % args.save_every == 0 or done == args.steps:
             target_dir = out / "checkpoints" / f"step-{done:06d}"
-            model.save_pretrained(target_dir)
-            fmt.save(target_dir)
+            save_checker(model, tokenizer, fmt, answers, target_dir)
             torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
                        target_dir / "optimizer.pt")
             (target_dir / "state.json").write_text(json.dumps({"step": done}))

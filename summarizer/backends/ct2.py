@@ -156,6 +156,7 @@ class FastTokenizer:
             return self._tokenizer.token_to_id(token) if isinstance(token, str) else None
 
         self.eos_token_id, self.unk_token_id = special("eos_token"), special("unk_token")
+        self.bos_token_id = special("bos_token")
 
     @classmethod
     def usable(cls, directory: Path) -> bool:

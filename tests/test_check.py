@@ -1,0 +1,119 @@
+"""The consistency checker: evidence, verdicts, the trained-model runtimes (tiny model), the CLI's interfaces."""
+
+import json
+
+import pytest
+
+from summarizer.check import CheckFormat, Checker, decide, evidence
+
+ARTICLE = ("أعادت كوريا الشمالية رفات جنود أمريكيين إلى الولايات المتحدة يوم الجمعة.\n"
+           "وقال البيت الأبيض إن الطائرة هبطت في قاعدة عسكرية في كوريا الجنوبية.\n"
+           "وتأتي الخطوة بعد قمة سنغافورة بين الزعيمين.")
+
+
+def test_evidence_is_the_sentence_sharing_the_claims_words_and_the_lead_when_none_does():
+    sentences = ARTICLE.split("\n")
+    assert evidence(sentences, "البيت الأبيض: الطائرة هبطت في قاعدة", k=1) == [1]
+    assert evidence(sentences, "كوريا الشمالية تعيد رفات جنود", k=2)[0] == 0
+    assert evidence(sentences, "زلزال يضرب تشيلي", k=2) == [0]
+
+
+def test_decide_uses_the_threshold_then_the_likelier_kind_of_no():
+    assert decide({"supported": 0.6, "unsupported": 0.3, "contradicted": 0.1}, 0.5) == "supported"
+    assert decide({"supported": 0.4, "unsupported": 0.2, "contradicted": 0.4}, 0.5) == "contradicted"
+    assert decide({"supported": 0.4, "unsupported": 0.5, "contradicted": 0.1}, 0.3) == "supported"
+    assert decide({"supported": 0.2, "unsupported": 0.5, "contradicted": 0.3}, 0.3) == "unsupported"
+
+
+class ScriptedScorer:
+    """Stands in for a model: the answer logits favour 'supported' when the claim's words are in the evidence."""
+
+    bos = None
+
+    @staticmethod
+    def tokenizer(text, add_special_tokens=False):  # the tokenizers' call interface: .input_ids
+        from types import SimpleNamespace
+
+        return SimpleNamespace(input_ids=[ord(c) for c in text])
+
+    def __call__(self, prompts):
+        rows = []
+        for ids in prompts:
+            text = "".join(chr(i) for i in ids)
+            evidence_text, claim = text.split("\n\nالعنوان: ")
+            claim = claim.split("\n")[0]
+            shared = all(word in evidence_text for word in claim.split())
+            rows.append([3.0, -3.0, 0.0] if shared else [-3.0, 2.0, 0.0])
+        return rows
+
+
+def test_a_summary_gets_its_weakest_sentences_verdict_and_the_evidence_of_all():
+    checker = Checker(ScriptedScorer(), CheckFormat(threshold=0.5))
+    sentences = ARTICLE.split("\n")
+    good = checker.check_many([(sentences, "أعادت كوريا الشمالية رفات جنود")])[0]
+    assert good.verdict == "supported" and good.score > 0.5
+    assert good.evidence[0] == {"sentence": 0, "text": sentences[0]}
+    mixed = checker.check_many([(sentences, "أعادت كوريا الشمالية رفات جنود. وهبطت الطائرة في اليابان.")])[0]
+    assert mixed.verdict == "unsupported"
+    assert mixed.score < 0.5
+
+
+def test_check_format_round_trips(tmp_path):
+    fmt = CheckFormat(threshold=0.37, evidence_sentences=3)
+    fmt.save(tmp_path)
+    assert CheckFormat.load(tmp_path) == fmt
+    assert CheckFormat.load(tmp_path / "missing") == CheckFormat()
+
+
+@pytest.fixture(scope="module")
+def tiny_checker(tmp_path_factory, seed_texts_module):
+    """A tiny random causal model whose tokenizer has the answer words as tokens, and a checker adapter trained on
+    it for two steps by the real training entry point, from a JSON Lines corpus with titles."""
+    from summarizer.check_train import main as train
+    from tests.tiny_models import build_causal
+
+    root = tmp_path_factory.mktemp("tiny-checker")
+    answers = " ".join(CheckFormat().answers.values())
+    base = build_causal(root / "base", seed_texts_module + [answers * 50] + ["العنوان: الجواب:" * 20])
+    corpus = root / "corpus.jsonl"
+    lines = []
+    for k, page in enumerate(seed_texts_module * 6):
+        paragraphs = [p for p in page.splitlines() if len(p.split()) > 4][:6]
+        if len(paragraphs) >= 2:
+            lines.append(json.dumps({"id": f"a{k}", "title": " ".join(paragraphs[0].split()[:8]),
+                                     "text": "\n".join(paragraphs), "source": "seed"}, ensure_ascii=False))
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    train(["--data", str(corpus), "--out", str(root / "run"), "--base", str(base), "--steps", "2",
+           "--batch-size", "2", "--rank", "2", "--save-every", "1", "--eval-pairs", "4"])
+    return base, root / "run" / "checkpoints" / "step-000002"
+
+
+@pytest.fixture(scope="module")
+def seed_texts_module():
+    from tests.conftest import SEEDS
+
+    return [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+
+
+@pytest.mark.parametrize("backend", ["hf", "ct2"])
+def test_a_trained_tiny_checker_loads_on_both_runtimes_and_agrees(tmp_path, monkeypatch, tiny_checker, backend):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    base, adapter = tiny_checker
+    assert (adapter / "summarizer_check.json").is_file() and (adapter / "output_vocab.json").is_file()
+    checker = Checker.load(adapter, backend=backend, base=str(base))
+    verdict = checker.check(ARTICLE, "كوريا الشمالية تعيد رفات جنود أمريكيين")
+    assert verdict.verdict in ("supported", "unsupported", "contradicted")
+    assert 0.0 <= verdict.score <= 1.0
+    assert verdict.evidence and verdict.evidence[0]["text"] in ARTICLE
+    probs = checker.probabilities([("نص", "عنوان"), ("نص آخر", "عنوان آخر")])
+    assert all(abs(sum(p.values()) - 1) < 1e-5 for p in probs)
+
+
+def test_hf_and_ct2_give_the_same_scores(tmp_path, monkeypatch, tiny_checker):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    base, adapter = tiny_checker
+    items = [(ARTICLE.split("\n")[0], "كوريا الشمالية تعيد رفات جنود"), (ARTICLE, "زلزال")]
+    hf = Checker.load(adapter, backend="hf", base=str(base)).probabilities(items)
+    ct2 = Checker.load(adapter, backend="ct2", base=str(base)).probabilities(items)
+    for a, b in zip(hf, ct2):
+        assert a["supported"] == pytest.approx(b["supported"], abs=0.05)  # int8 weights
