@@ -305,8 +305,13 @@ def cmd_cache(args) -> int:
     if args.prune_days is not None:
         if not args.prune_days >= 0:  # also refuses NaN
             raise SummarizerError(f"--prune-days must be a number of days >= 0, got {args.prune_days}")
-        removed = prune(args.prune_days)
-        print(f"removed {len(removed)} converted model(s), {sum(e.size for e in removed) / 2**20:.0f} MiB")
+        in_use: list = []
+        try:
+            removed = prune(args.prune_days, in_use=in_use)
+        except OSError as exc:  # a read-only or vanished cache
+            raise SummarizerError(f"cannot prune {cache_dir()}: {exc}") from None
+        print(f"removed {len(removed)} converted model(s), {sum(e.size for e in removed) / 2**20:.0f} MiB"
+              + (f"; kept {len(in_use)} in use by a running process" if in_use else ""))
     found = entries()
     print(f"{cache_dir()}: {len(found)} prepared model(s), {sum(e.size for e in found) / 2**20:.0f} MiB")
     now = time.time()
