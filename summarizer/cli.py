@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the web demo and JSON API (http://127.0.0.1:7860)")
     add_arguments(serve, ServeSettings)
 
-    train = sub.add_parser("train", help="fine-tune from a YAML config (python -m finetune.train)", add_help=False)
+    train = sub.add_parser("train", help="fine-tune from a YAML config (python -m summarizer.finetune.train)",
+                           add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
     ship = sub.add_parser("ship", help="copy a run's best adapter into the package as the default", add_help=False)
     ship.add_argument("rest", nargs=argparse.REMAINDER)
@@ -343,11 +344,12 @@ def cmd_serve(args) -> int:
 
 
 def _delegate(command: str, rest: list[str]) -> int:
+    # Imported here: training pulls in torch, accelerate and peft, which no other command needs at start-up.
     if command == "train":
-        from finetune.train import main as train_main
+        from .finetune.train import main as train_main
 
         return train_main(rest)
-    from finetune.ship import main as ship_main
+    from .finetune.ship import main as ship_main
 
     return ship_main(rest)
 

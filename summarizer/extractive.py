@@ -117,7 +117,8 @@ def _rank(sentences: list[str], vectors, position_weight: float = 0.5, damping: 
 # --- a learned sentence scorer ----------------------------------------------------------------------------------
 # TextRank alone does not know what a news lead looks like: on the lead protocol it only ties Lead-1. A linear
 # model over a few per-sentence features, fitted on the training split to predict each sentence's ROUGE against
-# the article's own lead paragraph (`python -m finetune.extractive`), ranks the sentence that restates the story.
+# the article's own lead paragraph (`python -m summarizer.finetune.extractive`), ranks the sentence that restates
+# the story.
 # The weights ship in the package; without them the ranker falls back to TextRank.
 SCORER_PATH = Path(__file__).parent / "data" / "sentence_scorer.json"
 FEATURES = ("first", "second", "third", "fourth", "log_position", "relative_position", "textrank", "textrank_top",
@@ -182,7 +183,7 @@ class SentenceScorer:
         data = json.loads(text)
         if tuple(data.get("features", ())) != FEATURES:
             raise ValueError("sentence scorer: its features differ from this version's; refit it "
-                             "(python -m finetune.extractive)")
+                             "(python -m summarizer.finetune.extractive)")
         return cls(tuple(data["weights"]), tuple(data["mean"]), tuple(data["scale"]), data.get("about", ""))
 
 

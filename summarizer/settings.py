@@ -198,3 +198,106 @@ def pydantic_model(cls, *, extra_fields: dict | None = None, name: str | None = 
     spec.update(extra_fields or {})
     return create_model(name or cls.__name__ + "Fields",
                         __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **spec)
+
+
+# --- layered configs: defaults, then a YAML file, then dotted overrides ------------------------------------
+# (training configs: summarizer.finetune.config; a section is a nested settings dataclass)
+def parse_overrides(args: list[str]) -> dict:
+    """['--train.lr', '3e-4', '--model.lora=false'] -> {'train': {'lr': 0.0003}, 'model': {'lora': False}}."""
+    import yaml
+
+    out: dict = {}
+    errors = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or arg == "--":
+            errors.append(f"unexpected argument {arg!r} (overrides look like --train.lr 3e-4)")
+            i += 1
+            continue
+        if "=" in arg:
+            key, raw = arg[2:].split("=", 1)
+            i += 1
+        elif i + 1 < len(args):
+            key, raw = arg[2:], args[i + 1]
+            i += 2
+        else:
+            errors.append(f"{arg} needs a value")
+            break
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                errors.append(f"{arg}: {part} is given a value and sections at once")
+                break
+        else:
+            try:
+                node[leaf] = yaml_float(yaml.safe_load(raw))
+            except yaml.YAMLError:
+                errors.append(f"{arg}: {raw!r} is not a YAML value")
+    if errors:
+        raise ConfigError("; ".join(errors))
+    return out
+
+
+def read_mapping(path) -> dict:
+    """The top-level mapping of a YAML file; a ConfigError naming the file when it is missing or not one."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: invalid YAML: {first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def all_problems(obj, prefix: str = "") -> list[str]:
+    """`obj.problems()` and every nested section's, each named by its dotted path (`train.warmup_steps ...`)."""
+    own = obj.problems() if hasattr(obj, "problems") else []
+    out = [f"{prefix}{problem}" for problem in own]
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            out += all_problems(value, f"{prefix}{f.name}.")
+    return out
+
+
+def load_layered(cls, path=None, overrides: list[str] | None = None, *, upgrade=None, checks=None):
+    """`cls()`, then the YAML file at `path`, then dotted `overrides`; every problem (unknown names, wrong types,
+    each section's `problems()`, then `checks(obj)`) in one ConfigError naming the file. `upgrade(dict) -> dict`
+    maps the keys of an older layout onto this one."""
+    obj = cls()
+    errors: list[str] = []
+    layers = [read_mapping(path)] if path is not None else []
+    if overrides:
+        layers.append(parse_overrides(overrides))
+    for values in layers:
+        merge(obj, upgrade(values) if upgrade else values, "", errors)
+    errors += all_problems(obj)
+    if checks is not None:
+        errors += checks(obj)
+    if errors:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(where + f"{len(errors)} problem(s): " + "; ".join(errors))
+    return obj
+
+
+def dotted_help(cls) -> str:
+    """Every field of every section of `cls` as a dotted override with its default and docstring."""
+    lines = ["Settings (YAML keys or --section.key VALUE overrides):"]
+    root = cls()
+    for section in fields(cls):
+        value = getattr(root, section.name)
+        docs = field_docs(type(value))
+        for f in fields(value):
+            lines.append(f"  --{section.name}.{f.name} (default {getattr(value, f.name)!r}): {docs.get(f.name, '')}")
+    return "\n".join(lines)

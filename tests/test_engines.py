@@ -189,8 +189,8 @@ def test_empty_model_output_falls_back_to_extractive(tiny_causal, seed_texts, mo
 
 
 def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_and_serving(tiny_causal):
-    from finetune.config import DataConfig
-    from finetune.data import build_examples
+    from summarizer.finetune.config import DataConfig
+    from summarizer.finetune.data import build_examples
     from summarizer.article import Article
     from summarizer.extractive import rank_article
     from summarizer.generation import select_input
@@ -219,7 +219,7 @@ def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_a
     article = Article(id="a", paragraphs=["مقدمة الخبر عن الزلزال.", *body], title="زلزال قوي يضرب جنوب البلاد")
     (served,), _, _ = engine.prompts([Article(id="a", paragraphs=article.body)], "headline",
                                      GenerationSettings(max_input_tokens=0))
-    config = DataConfig(tasks=["headline"], max_source_tokens=24, faithful_targets=False)
+    config = DataConfig(tasks=["headline"], faithful_targets=False)  # the budget: the task format's
     (example,) = build_examples([article], config, backend.task_format, backend.count_tokens)
     assert example.source == served
     assert select_input(body, backend.count_tokens, 24, "central")[0] in served

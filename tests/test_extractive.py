@@ -112,7 +112,7 @@ def _planted_pair(k: int, at: int):
 
 
 def test_a_fitted_scorer_learns_where_the_lead_is_restated():
-    from finetune.extractive import design, fit
+    from summarizer.finetune.extractive import design, fit
     from summarizer.extractive import FEATURES, SentenceScorer, rank_article
 
     features, targets = design([_planted_pair(k, at=2) for k in range(40)])

@@ -1,6 +1,7 @@
 """The `hf` backend: Hugging Face checkpoints (seq2seq or causal, optional LoRA adapter) run by transformers.
 
-Training uses the same loading and generation code (finetune.train wraps the model being trained in HFBackend).
+Training uses the same loading and generation code (summarizer.finetune.train wraps the model being trained in
+HFBackend).
 """
 
 from __future__ import annotations
