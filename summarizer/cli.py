@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cache = sub.add_parser("cache", help="list the prepared models in the cache; --prune-days removes old ones")
     cache.add_argument("--prune-days", type=float, metavar="DAYS",
-                       help="remove converted (CTranslate2) models not used for DAYS days; 0 removes them all "
-                       "(rebuilt in seconds when next needed)")
+                       help="remove converted (CTranslate2) models not used for DAYS days; 0 removes all but those "
+                       "a running process has loaded (rebuilt in seconds when next needed)")
 
     bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
     bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
