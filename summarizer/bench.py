@@ -55,12 +55,11 @@ def _peak_rss_mb() -> float:
 
 
 def _engine(variant: str, options: dict):
-    from .engines import make_engine
+    from .engines import EngineSettings, make_engine
 
     backend = {"plain": "hf", "ct2-full": "ct2"}.get(variant, variant)
     extra = {"trim_vocab": False} if variant == "ct2-full" else {}
-    return make_engine(options["engine"], model=options.get("model"), adapter=options.get("adapter"),
-                       backend=backend, device=options.get("device", "auto"), threads=options.get("threads"), **extra)
+    return make_engine(EngineSettings(**{**options["engine"], "backend": backend}), **extra)
 
 
 def measure(variant: str, options: dict) -> dict:
@@ -140,7 +139,8 @@ def preparation_seconds(options: dict) -> float:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "SUMMARIZER_CACHE": cache}
         base = os.environ.get("SUMMARIZER_CACHE")
-        if options["engine"] == "default":  # reuse the converted base checkpoint: only ct2's own step is timed
+        if options["engine"]["engine"] == "default" and not options["engine"]["model"]:
+            # reuse the converted base checkpoint: only ct2's own step is timed
             from .default_model import base_model_dir
 
             os.symlink(base_model_dir() if not base else os.path.join(base, "gemma-3-270m"),
@@ -158,11 +158,11 @@ def _run_variant(variant: str, options: dict, env=None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_bench(args, settings) -> str:
+def run_bench(args, settings, engine) -> str:
+    """`engine`: the EngineSettings every variant shares (each variant sets its own backend)."""
     from dataclasses import asdict
 
-    options = {"n": args.n, "data": args.data, "engine": args.engine, "model": args.model, "adapter": args.adapter,
-               "device": args.device, "threads": args.threads, "settings": asdict(settings),
+    options = {"n": args.n, "data": args.data, "engine": asdict(engine), "settings": asdict(settings),
                "quality": args.quality}
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
     results = {v: _run_variant(v, options) for v in variants}

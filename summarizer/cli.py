@@ -8,43 +8,30 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from .errors import SummarizerError
 from .generation import GenerationSettings
-from .settings import add_arguments, values_from_args
+from .settings import ServeSettings, add_arguments, values_from_args
 
 STDIN = "-"
 
 
-def _engine_args(parser: argparse.ArgumentParser, default: str = "default", extra: str = "") -> None:
-    from .backends import DEFAULT_BACKEND, backend_names
-    from .engines import ENGINES
+def _engine_flags(parser: argparse.ArgumentParser, note: str = "", **defaults) -> None:
+    """One flag per EngineSettings field; --engine's help lists the registry's engines."""
+    from .engines import ENGINES, EngineSettings
 
     names = "; ".join(f"{name}: {what}" for name, what in ENGINES.items())
-    parser.add_argument("--engine", default=default, help=f"{names}{extra} (default: {default})")
-    parser.add_argument("--model", help="hub id or local directory of a seq2seq/causal checkpoint")
-    parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base; "
-                        "'none' runs the default base untuned")
-    parser.add_argument("--backend", choices=backend_names(),
-                        help=f"runtime for model engines (default: {DEFAULT_BACKEND} for the default engine, hf for "
-                        "--model)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument("--threads", type=int, help="CPU threads for the model runtime")
+    add_arguments(parser, EngineSettings, group_title="engine settings", defaults=defaults,
+                  notes={"engine": f"{names}{note}."})
 
 
-@dataclass
-class ServeSettings:
-    """`summarizer serve`: where to listen and what to serve (each defaults to its environment variable)."""
+def engine_settings(args, **overrides):
+    """The EngineSettings the flags give (and `overrides`); ConfigError naming every problem."""
+    from .engines import EngineSettings
+    from .settings import build
 
-    host: str = ""
-    """Address to listen on ($SUMMARIZER_HOST, else 127.0.0.1)."""
-    port: int = 0
-    """Port ($SUMMARIZER_PORT, else 7860)."""
-    engine: str = ""
-    """The engine the UI starts with and the API serves by default ($SUMMARIZER_ENGINE, else default)."""
-    backend: str = ""
-    """hf or ct2 for model engines ($SUMMARIZER_BACKEND, else ct2 for the default engine)."""
+    return build(EngineSettings, {**values_from_args(args, EngineSettings), **overrides})
 
 
 def _batch_settings():
@@ -65,11 +52,10 @@ def settings_from(args) -> GenerationSettings:
     return GenerationSettings.from_dict(values_from_args(args, GenerationSettings))
 
 
-def engine_from(args, name: str | None = None):
+def engine_from(args):
     from .engines import make_engine
 
-    return make_engine(name or args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
-                       device=args.device, threads=args.threads)
+    return make_engine(engine_settings(args))
 
 
 PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")  # summarizer.evaluation.PROTOCOLS, without the import
@@ -86,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     summarize = sub.add_parser("summarize", help="page(s) -> headline + summary per article")
     summarize.add_argument("files", nargs="*", default=[STDIN], help="text files ('-' or none = stdin)")
     summarize.add_argument("--json", action="store_true", help="JSON Lines output, one record per article")
-    _engine_args(summarize)
+    _engine_flags(summarize)
     _settings_args(summarize)
 
     evaluate = sub.add_parser("evaluate", help="Arabic ROUGE of an engine (and the Lead baselines) on a corpus")
@@ -103,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="project: Arabic-normalized tokens; xlsum: XL-Sum's own scorer (multilingual-rouge, "
                           "lang=arabic, stemming on), for numbers comparable with published tables")
     evaluate.add_argument("--out", help="directory for report.json and per-item predictions")
-    _engine_args(evaluate, default="extractive",
-                 extra="; several, comma-separated (extractive,default), share one table")
+    _engine_flags(evaluate, note="; several, comma-separated (extractive,default), share one table",
+                  engine="extractive")
     _settings_args(evaluate)
 
     batch = sub.add_parser("batch", help="feeds, JSON Lines, text files or folders -> results.jsonl (resumable)")
@@ -114,11 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run on Ray Data: no ADDRESS starts a local Ray; auto, HOST:PORT or ray://HOST:PORT joins "
                        "a cluster (--out DIR/ then writes part files)")
     add_arguments(batch, _batch_settings(), group_title="batch settings")
-    _engine_args(batch)
+    _engine_flags(batch)
     _settings_args(batch)
 
     serve = sub.add_parser("serve", help="the web demo and JSON API (http://127.0.0.1:7860)")
     add_arguments(serve, ServeSettings)
+    _engine_flags(serve)
 
     train = sub.add_parser("train", help="fine-tune from a YAML config (python -m summarizer.finetune.train)",
                            add_help=False)
@@ -141,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fresh-cache", action="store_true",
                        help="also time ct2's first-run conversion in an empty cache")
     bench.add_argument("--json", help="write the numbers to this file")
-    _engine_args(bench)
+    _engine_flags(bench)
     _settings_args(bench)
     return parser
 
@@ -252,25 +239,21 @@ def cmd_summarize(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .engines import LeadEngine
+    from .engines import LeadEngine, make_engine
+    from .errors import ConfigError
     from .evaluation import evaluate, format_table, load_eval_articles
 
-    from .engines import check_engine_name
-    from .errors import ConfigError
-
     names = list(dict.fromkeys(n.strip() for n in args.engine.split(",") if n.strip()))
+    base = engine_settings(args, engine="extractive")  # the other engine settings, checked once
     problems = [] if names else ["--engine: name at least one engine"]
     for name in names:  # every bad name at once, before a corpus is read or a model loaded
-        try:
-            check_engine_name(name)
-        except ConfigError as exc:
-            problems.append(str(exc))
+        problems += replace(base, engine=name).problems()
     if problems:
         raise ConfigError("; ".join(problems))
     articles = load_eval_articles(args.data, split=args.split)
     engines = [LeadEngine(1), LeadEngine(3)]
     for name in names:
-        chosen = engine_from(args, name)
+        chosen = make_engine(replace(base, engine=name))
         if chosen.name not in {e.name for e in engines}:
             engines.append(chosen)
     report = evaluate(engines, articles, args.protocol, settings_from(args), out_dir=args.out, stemmer=args.stemmer,
@@ -290,9 +273,7 @@ def cmd_batch(args) -> int:
     if args.ray:
         from .scale import run_batch_ray
 
-        engine_options = {"name": args.engine, "model": args.model, "adapter": args.adapter, "backend": args.backend,
-                          "device": args.device, "threads": args.threads}
-        return run_batch_ray(args.inputs, out=args.out, engine_options=engine_options, settings=settings,
+        return run_batch_ray(args.inputs, out=args.out, engine=engine_settings(args), settings=settings,
                              address=None if args.ray == "local" else args.ray, workers=options.workers,
                              num_gpus=options.num_gpus, fetcher_options=options.fetcher_options(),
                              chunk_size=max(8, settings.batch_size * 2), retry_errors=options.retry_errors)
@@ -325,21 +306,18 @@ def cmd_cache(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
-    print(run_bench(args, settings_from(args)))
+    print(run_bench(args, settings_from(args), engine_settings(args)))
     return 0
 
 
 def cmd_serve(args) -> int:
-    from .settings import build
+    from .service import Engines
 
-    options = build(ServeSettings, values_from_args(args, ServeSettings))
-    if options.engine:
-        os.environ["SUMMARIZER_ENGINE"] = options.engine
-    if options.backend:
-        os.environ["SUMMARIZER_BACKEND"] = options.backend
+    engines = Engines(engine_settings(args))  # bad settings are refused before the web stack is imported
+    options = ServeSettings.from_values(values_from_args(args, ServeSettings))
     from .webapp import serve
 
-    serve(options.host or None, options.port or None)
+    serve(engines, options)
     return 0
 
 

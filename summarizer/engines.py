@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from .article import Article, Summary
+from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
 from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
     summary_from_ranked
@@ -212,18 +214,61 @@ def _choose(texts: list[str], index, max_novel_rate: float = 1.0):
     return checked[0] if checked else ("", None)
 
 
-def make_engine(name: str = "default", *, model: str | None = None, adapter: str | None = None,
-                backend: str | None = None, device: str = "auto", threads: int | None = None,
-                **backend_options) -> Engine:
-    """Build an engine by name. `model` (a hub id or directory) selects a model engine whatever `name` says.
-    `backend_options` go to the backend's loader (e.g. trim_vocab=False for ct2)."""
-    from .backends import DEFAULT_BACKEND, load_backend
+@dataclass(kw_only=True)
+class EngineSettings:
+    """Which engine summarizes, and for a model engine which weights on which runtime (`make_engine` builds it)."""
 
-    name = check_engine_name(name)
-    adapter = None if adapter == "none" and name != "default" else adapter
+    engine: str = "default"
+    """Which engine summarizes."""
+    model: str = field(default="", metadata={"default_text": "no checkpoint"})
+    """Hub id or local directory of a seq2seq/causal checkpoint; given, it selects the model engine whatever
+    --engine says."""
+    adapter: str = field(default="", metadata={"default_text": "the shipped adapter for the default engine, no adapter "
+                                                               "for --model"})
+    """Directory of a peft (LoRA) adapter for --model or the default base; 'none' runs the default base untuned."""
+    backend: str = field(default="", metadata={"choices": backend_names,
+                                               "default_text": "ct2 for the default engine, hf for --model"})
+    """Runtime for model engines."""
+    device: str = "auto"
+    """auto (CUDA if present), cpu, cuda or cuda:N."""
+    threads: int = field(default=0, metadata={"default_text": "0, the runtime's own choice"})
+    """CPU threads for the model runtime."""
+
+    def problems(self) -> list[str]:
+        errors = []
+        try:
+            check_engine_name(self.engine)
+        except ConfigError as exc:
+            errors.append(str(exc))
+        if self.engine == "model" and not self.model:
+            errors.append("engine 'model' needs --model PATH_OR_ID")
+        if self.backend and self.backend not in backend_names():
+            errors.append(f"unknown backend {self.backend!r}; choose one of {', '.join(backend_names())}")
+        if not _DEVICE.fullmatch(self.device):
+            errors.append(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.threads < 0:
+            errors.append(f"threads must be an integer >= 0, got {self.threads}")
+        return errors
+
+    def check(self) -> "EngineSettings":
+        """These settings, when they have no problems (one ConfigError naming them all otherwise)."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def make_engine(settings: EngineSettings | None = None, **backend_options) -> Engine:
+    """Build the engine `settings` name (the default engine when None). A `model` selects a model engine whatever
+    the engine name says. `backend_options` go to the backend's loader (e.g. trim_vocab=False for ct2)."""
+    settings = (settings or EngineSettings()).check()
+    name, model, device, threads = settings.engine, settings.model or None, settings.device, settings.threads or None
+    backend = settings.backend or None
+    adapter = None if settings.adapter in ("", "none") and name != "default" else settings.adapter or None
     if model is not None or name == "model":
-        if model is None:
-            raise ConfigError("engine 'model' needs --model PATH_OR_ID")
         loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads,
                               **backend_options)
         return ModelEngine(loaded)

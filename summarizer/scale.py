@@ -55,12 +55,12 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
 class Summarizer:
     """A Ray actor: the engine is loaded once per actor; each call fetches and summarizes one batch of items."""
 
-    def __init__(self, engine_options: dict, settings: dict, fetcher_options: dict):
+    def __init__(self, engine, settings: dict, fetcher_options: dict):
         from .engines import make_engine
         from .generation import GenerationSettings
         from .settings import build
 
-        self.engine = make_engine(**engine_options)
+        self.engine = make_engine(engine)
         self.settings = build(GenerationSettings, settings)  # only what the caller set: see explicit_values
         self.fetcher_options = fetcher_options
 
@@ -107,12 +107,14 @@ def write_block(out: Path, records: list[dict]) -> None:
     os.replace(tmp, out / name)
 
 
-def run_batch_ray(inputs: list[str], *, out: str | Path, engine_options: dict, settings, address: str | None = None,
+def run_batch_ray(inputs: list[str], *, out: str | Path, engine, settings, address: str | None = None,
                   workers: int = 1, num_gpus: float = 0.0, fetcher_options: dict | None = None,
                   chunk_size: int = 16, progress: bool = True, retry_errors: bool = False) -> int:
-    """Run the batch on Ray; returns the exit code (1 only when nothing could be done)."""
+    """Run the batch on Ray; returns the exit code (1 only when nothing could be done). Each actor builds its engine
+    from `engine` (EngineSettings), checked here before Ray starts."""
     from .batch import Fetcher, gather_items
 
+    engine.check()
     fetcher_options = fetcher_options or {}
     out_path = Path(out)
     if str(out).endswith(os.sep):
@@ -138,7 +140,7 @@ def run_batch_ray(inputs: list[str], *, out: str | Path, engine_options: dict, s
         dataset = ray.data.from_items([{"item": json.dumps(asdict(item), ensure_ascii=False)} for item in pending],
                                       override_num_blocks=max(1, min(len(pending), workers * 4)))
         results = dataset.map_batches(Summarizer, batch_size=chunk_size, concurrency=workers, num_gpus=num_gpus,
-                                      fn_constructor_kwargs={"engine_options": engine_options,
+                                      fn_constructor_kwargs={"engine": engine,
                                                              "settings": explicit_values(settings),
                                                              "fetcher_options": fetcher_options},
                                       batch_format="numpy")

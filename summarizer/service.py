@@ -18,12 +18,12 @@ import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .clean import MAX_PAGE_CHARS
-from .engines import MODEL_ENGINES, check_engine_name, engine_names, make_engine
+from .engines import MODEL_ENGINES, EngineSettings, check_engine_name, engine_names, make_engine
 from .errors import ConfigError, InputError, ModelLoadError
 from .generation import GenerationSettings
 from .pipeline import summarize_pages
 from .record import CSV_COLUMNS, csv_row
-from .settings import build, pydantic_model
+from .settings import MAX_WAITING, build, pydantic_model
 
 MAX_PAGES_PER_REQUEST = 32
 # A page is at most MAX_PAGE_CHARS characters; JSON may escape each as \uXXXX (6 bytes). Room for a batch of a few
@@ -32,15 +32,12 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class Engines:
-    """Engines by name, each built on first use and then reused (a model is never loaded per request)."""
+    """Engines by name, each built on first use and then reused (a model is never loaded per request): the server's
+    own engine, as its EngineSettings say, and every engine that needs no weights."""
 
-    def __init__(self, default: str | None = None, model: str | None = None, adapter: str | None = None,
-                 backend: str | None = None):
-        self.default = check_engine_name(default or os.environ.get("SUMMARIZER_ENGINE", "default"))
-        if model is not None and self.default not in MODEL_ENGINES:
-            self.default = "model"
-        self.model, self.adapter = model, adapter
-        self.backend = backend or os.environ.get("SUMMARIZER_BACKEND") or None
+    def __init__(self, settings: EngineSettings | None = None):
+        self.settings = (settings or EngineSettings()).check()
+        self.default = "model" if self.settings.model else self.settings.engine
         self._engines: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -55,8 +52,8 @@ class Engines:
             raise ConfigError(f"engine {name!r} is not served here (this server serves: {', '.join(self.allowed())})")
         with self._lock:
             if name not in self._engines:
-                model = self.model if name in MODEL_ENGINES else None
-                self._engines[name] = make_engine(name, model=model, adapter=self.adapter, backend=self.backend)
+                own = self.settings if name == self.default else EngineSettings(engine=name)
+                self._engines[name] = make_engine(own)
             return self._engines[name]
 
 
@@ -169,7 +166,7 @@ def describe_validation(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
+def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAITING):
     """A FastAPI app with POST /api/summarize (one text or a list), documented by its OpenAPI schema."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError

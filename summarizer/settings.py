@@ -12,9 +12,10 @@ import argparse
 import ast
 import inspect
 import math
+import os
 import types
 import typing
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 
 from .errors import ConfigError
 
@@ -25,6 +26,10 @@ class FieldInfo:
     type: object
     default: object
     doc: str
+    metadata: typing.Mapping = field(default_factory=dict)
+    """The field's metadata: `choices` (a callable giving the allowed values, read when they are checked, so a
+    registry can grow), `env` (an environment variable that replaces the default; see environment_values) and
+    `default_text` (what the default means, for help texts; see default_note)."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -56,7 +61,7 @@ def describe(cls) -> list[FieldInfo]:
             default = f.default_factory()
         else:
             default = None
-        out.append(FieldInfo(f.name, hints[f.name], default, docs.get(f.name, "")))
+        out.append(FieldInfo(f.name, hints[f.name], default, docs.get(f.name, ""), f.metadata))
     return out
 
 
@@ -155,19 +160,69 @@ def flag(name: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls, *, aliases: dict[str, tuple[str, ...]] | None = None,
-                  group_title: str | None = None) -> None:
+                  group_title: str | None = None, defaults: dict | None = None, notes: dict | None = None) -> None:
     """One flag per field (`max_new_tokens` -> `--max-new-tokens`), help from the docstring. Flags default to
-    None, so `values_from_args` returns only what the user set and the dataclass keeps its defaults."""
+    None, so `values_from_args` returns only what the user set and the dataclass keeps its defaults; `defaults`
+    gives one command its own defaults instead, `notes` adds a sentence to a field's help."""
     group = parser.add_argument_group(group_title) if group_title else parser
     for info in describe(cls):
         names = [flag(info.name), *(aliases or {}).get(info.name, ())]
-        help_text = f"{info.doc} (default: {info.default})".replace("%", "%%")  # argparse formats help with %
+        default = (defaults or {}).get(info.name)
+        help_text = " ".join(filter(None, (info.doc, (notes or {}).get(info.name),
+                                           default_note(info, info.default if default is None else default))))
+        options = dict(dest=info.name, default=default, help=help_text.replace("%", "%%"))  # argparse formats help
         if info.type is bool:
-            group.add_argument(*names, dest=info.name, action=argparse.BooleanOptionalAction, default=None,
-                               help=help_text)
+            group.add_argument(*names, action=argparse.BooleanOptionalAction, **options)
         elif info.type in (int, float, str):
-            group.add_argument(*names, dest=info.name, type=_cli_type(info.type), default=None, help=help_text,
-                               metavar=info.type.__name__.upper())
+            choices = info.metadata.get("choices")
+            if choices:
+                options["choices"] = LiveChoices(choices)
+            else:
+                options["metavar"] = info.type.__name__.upper()
+            group.add_argument(*names, type=_cli_type(info.type), **options)
+
+
+def default_note(info: FieldInfo, default) -> str:
+    """'(default: X)', X in the words of the field's `default_text` metadata where the default stands for something
+    else (an empty text or a 0 that means "automatic"), with the environment variable that replaces it; nothing for
+    an empty text without such words (its docstring says what empty means)."""
+    shown = info.metadata.get("default_text", default) if default == info.default else default
+    if info.metadata.get("env"):
+        return f"(default: {shown} or ${info.metadata['env']})"
+    return "" if shown == "" else f"(default: {shown})"
+
+
+class LiveChoices:
+    """argparse choices read from a registry each time they are used (checking a value, listing them in help or an
+    error), so that an entry registered after the parser was built is accepted."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def __contains__(self, value) -> bool:
+        return value in self.names()
+
+    def __iter__(self):
+        return iter(self.names())
+
+
+def environment_values(cls, environ: typing.Mapping[str, str] | None = None) -> dict:
+    """The fields whose metadata names an environment variable that is set, read from it: defaults a deployment
+    sets once (values given to `build` after these win). A value of the wrong type is a ConfigError naming the
+    variable."""
+    environ = os.environ if environ is None else environ
+    values, errors = {}, []
+    for info in describe(cls):
+        name = info.metadata.get("env")
+        if not name or not environ.get(name):
+            continue
+        try:
+            values[info.name] = _cli_type(info.type)(environ[name]) if info.type in (int, float) else environ[name]
+        except (ValueError, argparse.ArgumentTypeError):
+            errors.append(f"${name} must be {type_name(info.type)}, got {environ[name]!r}")
+    if errors:
+        raise ConfigError("; ".join(errors))
+    return values
 
 
 def _cli_type(kind):
@@ -194,7 +249,8 @@ def pydantic_model(cls, *, extra_fields: dict | None = None, name: str | None = 
 
     spec = {}
     for info in describe(cls):
-        spec[info.name] = (info.type | None, Field(None, description=f"{info.doc} (default: {info.default})"))
+        description = " ".join(filter(None, (info.doc, default_note(info, info.default))))
+        spec[info.name] = (info.type | None, Field(None, description=description))
     spec.update(extra_fields or {})
     return create_model(name or cls.__name__ + "Fields",
                         __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **spec)
@@ -301,3 +357,34 @@ def dotted_help(cls) -> str:
         for f in fields(value):
             lines.append(f"  --{section.name}.{f.name} (default {getattr(value, f.name)!r}): {docs.get(f.name, '')}")
     return "\n".join(lines)
+
+
+# --- the server's own settings (here, not in service.py, so that building the CLI's parser stays light) ----------
+MAX_WAITING = 16
+
+
+@dataclass
+class ServeSettings:
+    """The server (`summarizer serve`, `python app.py`): where it listens and how many requests may wait."""
+
+    host: str = field(default="127.0.0.1", metadata={"env": "SUMMARIZER_HOST"})
+    """Address to listen on."""
+    port: int = field(default=7860, metadata={"env": "SUMMARIZER_PORT"})
+    """Port to listen on."""
+    max_waiting: int = MAX_WAITING
+    """Requests that may wait while the engine works on others; beyond that a request is told the server is busy
+    (HTTP 503)."""
+
+    def problems(self) -> list[str]:
+        errors = [] if self.host.strip() else ["host must not be empty"]
+        if not 1 <= self.port <= 65535:
+            errors.append(f"port must be from 1 to 65535, got {self.port}")
+        if self.max_waiting < 1:
+            errors.append(f"max_waiting must be a positive integer, got {self.max_waiting}")
+        return errors
+
+    @classmethod
+    def from_values(cls, values: dict) -> "ServeSettings":
+        """`values` (the flags given) over the environment ($SUMMARIZER_HOST, $SUMMARIZER_PORT) over the defaults: the
+        one place the server reads its environment."""
+        return build(cls, {**environment_values(cls), **values})

@@ -6,7 +6,7 @@ from summarizer.backends import load_backend
 from summarizer.backends.ct2 import CT2Backend, converted_dir
 from summarizer.backends.hf import HFBackend
 from summarizer.clean import clean_page
-from summarizer.engines import ModelEngine, make_engine
+from summarizer.engines import EngineSettings, ModelEngine, make_engine
 from summarizer.errors import ConfigError
 from summarizer.generation import GenerationSettings
 
@@ -130,7 +130,7 @@ def test_backend_errors_are_clear(tiny_causal):
     with pytest.raises(ConfigError, match="unknown backend 'onnx'; choose one of hf, ct2"):
         load_backend("onnx", str(tiny_causal))
     with pytest.raises(ConfigError, match="unknown backend"):
-        make_engine("model", model=str(tiny_causal), backend="tensorrt")
+        make_engine(EngineSettings(model=str(tiny_causal), backend="tensorrt"))
 
 
 def spelled_by(text: str, pieces: set[str]) -> bool:

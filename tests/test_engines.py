@@ -1,7 +1,7 @@
 import pytest
 
 from summarizer.clean import clean_page
-from summarizer.engines import ModelEngine, make_engine
+from summarizer.engines import EngineSettings, ModelEngine, make_engine
 from summarizer.errors import ModelLoadError
 from summarizer.generation import TASK_FORMAT_FILE, GenerationSettings, TaskFormat, clean_output, fit_to_budget
 from summarizer.backends import Candidate
@@ -90,9 +90,9 @@ def test_adapter_load_path(tiny_causal, tmp_path, seed_texts):
                                                  init_lora_weights=False))
     peft_model.save_pretrained(tmp_path / "adapter")
     TaskFormat(kind="causal", templates={"summary": "{text}\nS:", "headline": "{text}\nH:"}).save(tmp_path / "adapter")
-    engine = make_engine("model", model=str(tiny_causal), adapter=str(tmp_path / "adapter"), device="cpu")
+    engine = make_engine(EngineSettings(model=str(tiny_causal), adapter=str(tmp_path / "adapter"), device="cpu"))
     assert engine.backend.task_format.templates["summary"] == "{text}\nS:"  # the adapter's format wins
-    plain = make_engine("model", model=str(tiny_causal), device="cpu")
+    plain = make_engine(EngineSettings(model=str(tiny_causal), device="cpu"))
     arts = articles(seed_texts)[:2]
     with_adapter = engine.summarize(arts, settings=SETTINGS)
     without = plain.summarize(arts, settings=SETTINGS)
@@ -248,3 +248,21 @@ def test_the_models_recommended_settings_apply_where_the_caller_set_none(tiny_ca
     with pytest.raises(ConfigError, match=r"summarizer_task\.json.*num_beams.*beam_width|summarizer_task\.json.*"
                                           r"beam_width.*num_beams"):
         engine.summarize(article, settings=SETTINGS, tasks=("headline",))
+
+
+def test_engine_settings_name_every_problem_at_once():
+    from summarizer.errors import ConfigError
+    from summarizer.settings import build
+
+    with pytest.raises(ConfigError) as info:
+        build(EngineSettings, {"engine": "model", "backend": "onnx", "device": "tpu", "threads": -1})
+    message = str(info.value)
+    for part in ("needs --model", "unknown backend 'onnx'", "device must be", "threads must be"):
+        assert part in message, part
+    with pytest.raises(ConfigError, match="unknown engine 'gpt'"):
+        make_engine(EngineSettings(engine="gpt"))  # built directly, not through the settings layer: checked too
+
+
+def test_weightless_engines_from_settings():
+    assert make_engine(EngineSettings(engine="lead-3")).name == "lead-3"
+    assert make_engine(EngineSettings(engine="extractive", device="cpu", threads=2)).name == "extractive"

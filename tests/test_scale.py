@@ -5,7 +5,7 @@ import json
 import pytest
 
 from summarizer.batch import run_batch
-from summarizer.engines import ExtractiveEngine
+from summarizer.engines import EngineSettings, ExtractiveEngine
 from summarizer.generation import GenerationSettings
 from tests.conftest import SEEDS
 from tests.test_batch import records, site  # noqa: F401 - the loopback site fixture
@@ -42,7 +42,7 @@ def comparable(rows):
 def run_ray(inputs, out, **kwargs):
     from summarizer.scale import run_batch_ray
 
-    options = dict(out=out, engine_options={"name": "extractive"}, settings=SETTINGS, workers=2,
+    options = dict(out=out, engine=EngineSettings(engine="extractive"), settings=SETTINGS, workers=2,
                    fetcher_options=FETCH, chunk_size=16, progress=False)
     options.update(kwargs)
     return run_batch_ray(inputs, **options)

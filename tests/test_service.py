@@ -4,12 +4,13 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from summarizer.engines import EngineSettings
 from summarizer.service import BoundedQueue, Engines, QueueFull, build_api
 
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(build_api(Engines(default="extractive")))
+    return TestClient(build_api(Engines(EngineSettings(engine="extractive"))))
 
 
 def test_summarize_one_page(client, scraped_page):

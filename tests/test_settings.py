@@ -51,9 +51,10 @@ def test_a_new_setting_appears_in_help_ui_and_openapi_with_no_other_edit():
 def test_the_real_api_schema_lists_every_generation_setting():
     from fastapi.testclient import TestClient
 
+    from summarizer.engines import EngineSettings
     from summarizer.service import Engines, build_api
 
-    spec = TestClient(build_api(Engines(default="extractive"))).get("/openapi.json").json()
+    spec = TestClient(build_api(Engines(EngineSettings(engine="extractive")))).get("/openapi.json").json()
     properties = spec["components"]["schemas"]["GenerationSettings"]["properties"]
     assert {info.name for info in describe(GenerationSettings)} <= set(properties)
 
@@ -70,9 +71,10 @@ def test_the_api_accepts_every_engine_the_cli_accepts_when_served():
     from fastapi.testclient import TestClient
 
     from summarizer.engines import engine_names
+    from summarizer.engines import EngineSettings
     from summarizer.service import Engines, build_api
 
-    engines = Engines(default="extractive")
+    engines = Engines(EngineSettings(engine="extractive"))
     client = TestClient(build_api(engines))
     text = "أعلنت وزارة الصحة اليوم عن حملة تطعيم وطنية جديدة تستهدف الأطفال في جميع المحافظات والقرى."
     for name in [*engines.allowed(), "lead-3"]:
