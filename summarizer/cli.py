@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import SummarizerError
+from .evaluation import PROTOCOLS
 from .generation import GenerationSettings
 from .settings import add_arguments, values_from_args
 
@@ -70,9 +71,6 @@ def engine_from(args, name: str | None = None):
 
     return make_engine(name or args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
                        device=args.device, threads=args.threads)
-
-
-PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")  # summarizer.evaluation.PROTOCOLS, without the import
 
 
 def build_parser() -> argparse.ArgumentParser:

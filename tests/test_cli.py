@@ -201,3 +201,9 @@ def test_cache_prune_removes_only_converted_models_unused_for_the_given_days(tmp
     assert "removed 1 converted model(s)" in proc.stdout and not recent.exists() and base.is_dir()
     bad = run_cli("cache", "--prune-days", "nan")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--prune-days" in bad.stderr
+
+
+def test_evaluate_offers_the_protocols_evaluation_defines():
+    from summarizer import cli, evaluation
+
+    assert cli.PROTOCOLS is evaluation.PROTOCOLS  # one definition: a new protocol needs no second edit

@@ -101,3 +101,54 @@ def test_a_report_row_names_its_model_and_the_settings_it_ran_with(tiny_causal, 
     assert "model" not in extractive and extractive["settings"]["num_beams"] == 2
     assert model["model"] == engine.backend.label and model["backend"] == "hf"
     assert (model["settings"]["num_beams"], model["settings"]["headline_max_new_tokens"]) == (2, 4)
+
+
+# One scripted model per guard reason: what it writes for every article of the seed page.
+GUARDED = {"number": "قال لافروف إن 12 شخصا قتلوا في موسكو",
+           "rare": "ليفتوفيتش يزور أنقرة",
+           "novel": 'وزير الخارجية الروسي يوضح أن تركيا ترحب بـ"مواجهة سياسية" بين روسيا وأوكرانيا',
+           "empty": "",
+           "kept": "لافروف يراجع خارطة الطريق"}
+
+
+def guard_report(out_dir=None) -> dict:
+    from summarizer.engines import ModelEngine
+    from tests.test_faithfulness import ScriptedBackend, seed_article
+
+    seed = seed_article()
+    articles = [Article(id=f"a{i}", paragraphs=seed.paragraphs, title="لافروف يراجع خارطة الطريق") for i in range(2)]
+    engines = [ModelEngine(ScriptedBackend({"headline": [text], "summary": [text]}), name=name)
+               for name, text in GUARDED.items()]
+    return evaluate(engines, articles, "title", GenerationSettings(), out_dir=out_dir, progress=False)
+
+
+def test_rewording_every_message_changes_no_metric(monkeypatch, tmp_path):
+    from summarizer import reasons
+
+    before = guard_report()
+    guard = {row["engine"]: row["guard"] for row in before["rows"]}
+    assert guard["number"]["replaced_for_a_number"] == guard["rare"]["replaced_for_a_rare_word"] == 1.0
+    assert guard["novel"]["replaced_for_novel_words"] == guard["empty"]["outputs_replaced"] == 1.0
+    assert guard["kept"]["outputs_replaced"] == guard["empty"]["replaced_for_a_number"] == 0.0
+    monkeypatch.setattr(reasons, "MESSAGES", {code: f"reworded {k}" for k, code in enumerate(reasons.Reason)})
+    monkeypatch.setattr(reasons, "REPLACED", "replaced: {reasons}")
+    monkeypatch.setattr(reasons, "FIELDS", {"headline": "H", "summary": "S"})
+    after = guard_report(tmp_path)
+    (row, _) = [json.loads(line) for line in (tmp_path / "predictions-rare.jsonl").read_text("utf-8").splitlines()]
+    assert row["warnings"] == [f"H: replaced: reworded {list(reasons.Reason).index('novel_rare_word')}"]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in after["rows"]] == \
+        [{k: v for k, v in row.items() if k != "seconds"} for row in before["rows"]]
+
+
+def test_prediction_rows_are_records(tmp_path):
+    from summarizer.record import ArticleResult, SCHEMA_VERSION
+
+    guard_report(tmp_path)
+    (row, _) = [json.loads(line) for line in (tmp_path / "predictions-number.jsonl").read_text("utf-8").splitlines()]
+    record = ArticleResult.from_dict(row)
+    assert record.schema_version == row["schema_version"] == SCHEMA_VERSION and record.engine == "number"
+    assert record.fallback == {"headline": ["unsupported_number"]} and "12" not in record.headline
+    assert record.notes == [{"code": "unsupported_number", "field": "headline", "params": {"items": ["12"]}}]
+    assert any("12" in warning for warning in record.warnings)
+    assert (row["protocol"], row["scored"], row["reference"]) == ("title", "headline", "لافروف يراجع خارطة الطريق")
+    assert set(row["scores"]) == {"rouge1", "rouge2", "rougeL", "rougeLsum"} and "cleaned_text" not in row
