@@ -138,7 +138,7 @@ class ModelEngine:
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)
-        if len(wanted) > 1 and getattr(self.backend, "concurrent", False):
+        if len(wanted) > 1 and self.backend.concurrent:
             # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
             from concurrent.futures import ThreadPoolExecutor
 
