@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 
+from .reasons import Note, fallback_codes, messages
+
 
 @dataclass
 class Article:
@@ -52,8 +54,15 @@ class Summary:
     engine: str
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
-    fallback: dict[str, str] = field(default_factory=dict)
-    """Fields replaced by the extractive engine because the model's text was not supported, with why."""
+    """Free-text cautions of the engine itself (e.g. the default model's); the checks' lines come from `notes`."""
+    notes: list[Note] = field(default_factory=list)
+    """Why the text is not simply the model's: replaced, repaired or chosen fields, a cut input (codes)."""
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def fallback(self) -> dict[str, list[str]]:
+        """Fields replaced by the extractive engine because the model's text was not supported -> reason codes."""
+        return fallback_codes(self.notes)
+
+    def messages(self) -> list[str]:
+        """Everything users should read about this output: the engine's cautions, then one line per check."""
+        return [*self.warnings, *messages(self.notes)]

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 
 from .errors import SummarizerError
+from .evaluation import PROTOCOLS
 from .generation import GenerationSettings
 from .settings import ServeSettings, add_arguments, values_from_args
 
@@ -56,9 +57,6 @@ def engine_from(args):
     from .engines import make_engine
 
     return make_engine(engine_settings(args))
-
-
-PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")  # summarizer.evaluation.PROTOCOLS, without the import
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """Corpus readers: each yields Article objects, whatever the format on disk.
 
-Formats: JSON Lines, `document<TAB>title` TSV (ARGEN layout), the ANT corpus (TREC-like files, in a directory or a .tar.gz; parsed tolerantly since not
-every file is well-formed XML), SaudiNewsNet (a directory of its daily zip files), plain text files.
+Formats: JSON Lines, TSV (ARGEN's layout with its header, or bare `document<TAB>title`), the ANT corpus (TREC-like
+files, in a directory or a .tar.gz; parsed tolerantly since not every file is well-formed XML), SaudiNewsNet (a
+directory of its daily zip files), plain text files.
 Errors name the file.
 """
 
@@ -186,28 +187,65 @@ def read_jsonl(path: str | Path, *, errors: str = "raise"):
             yield (article, None) if errors == "collect" else article
 
 
-TSV_HEADERS = ({"document", "title"}, {"text", "title"}, {"article", "title"}, {"source", "target"})
+TSV_COLUMNS = {"document": ("document", "text", "article", "source"), "title": ("title", "headline", "target"),
+               "summary": ("summary", "abstract"), "id": ("id",)}
+"""Header names a TSV column may have, per Article field (the first one present wins; others are ignored, e.g.
+ARGEN's document_count and title_count)."""
+_HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _tsv_header(fields: list[str], where: str) -> dict[str, int] | None:
+    """Article field -> column index when the line is a header (every field a bare ASCII name), else None."""
+    names = [f.strip().lower() for f in fields]
+    if not all(_HEADER_NAME.fullmatch(n) for n in names):
+        return None
+    columns = {key: next(names.index(n) for n in options if n in names)
+               for key, options in TSV_COLUMNS.items() if any(n in names for n in options)}
+    if "document" not in columns or not ({"title", "summary"} & set(columns)):
+        raise InputError(f"{where}: the header ({', '.join(names)}) needs a document column (one of "
+                         f"{', '.join(TSV_COLUMNS['document'])}) and a title or summary column (one of "
+                         f"{', '.join(TSV_COLUMNS['title'] + TSV_COLUMNS['summary'])})")
+    return columns
+
+
+def _tsv_row(fields: list[str], header: list[str] | None, columns: dict[str, int], where: str) -> dict[str, str]:
+    """The Article fields of one data line; InputError naming the line when it does not fit the layout."""
+    if header is None:
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise InputError(f"{where}: expected document<TAB>title, got {len(fields)} field(s)"
+                             + ("" if len(fields) != 2 else " with an empty one"))
+    elif len(fields) != len(header):
+        raise InputError(f"{where}: expected {len(header)} tab-separated fields ({', '.join(header)}), "
+                         f"got {len(fields)}")
+    row = {key: fields[index].strip() for key, index in columns.items()}
+    if not row["document"] or not (row.get("title") or row.get("summary")):
+        empty = "document" if not row["document"] else " and ".join(k for k in ("title", "summary") if k in row)
+        raise InputError(f"{where}: empty {empty}")
+    return row
 
 
 def read_tsv(path: str | Path) -> Iterator[Article]:
-    """`document<TAB>title` lines (the ARGEN title-generation layout); a header row is allowed. A malformed line is
-    an InputError naming the file and line."""
+    """Tab-separated documents with their titles (or summaries): a header row naming the columns (ARGEN's title
+    generation files: document, title, document_count, title_count), or no header and exactly
+    `document<TAB>title`. A line that does not fit is an InputError naming the file and line."""
     path = Path(path)
+    header: list[str] | None = None
+    columns = {"document": 0, "title": 1}
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, 1):
-            line = decode_text(raw, f"{path}:{lineno}").rstrip("\r\n")
+            where = f"{path}:{lineno}"
+            line = decode_text(raw, where).rstrip("\r\n")
             if not line.strip():
                 continue
             fields = line.split("\t")
-            if lineno == 1 and {f.strip().lower() for f in fields} in TSV_HEADERS:
+            if lineno == 1 and (named := _tsv_header(fields, where)) is not None:
+                header, columns = [f.strip() for f in fields], named
                 continue
-            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-                raise InputError(f"{path}:{lineno}: expected document<TAB>title, got {len(fields)} field(s)"
-                                 + ("" if len(fields) != 2 else " with an empty one"))
-            document, title = fields
-            paragraphs = split_paragraphs(document.replace("\\n", "\n"))
-            yield Article(id=f"{path.stem}-{lineno}", paragraphs=paragraphs, title=collapse_spaces(title),
-                          source=path.stem)
+            row = _tsv_row(fields, header, columns, where)
+            yield Article(id=row.get("id") or f"{path.stem}-{lineno}",
+                          paragraphs=split_paragraphs(row["document"].replace("\\n", "\n")),
+                          title=collapse_spaces(row.get("title", "")) or None,
+                          reference=collapse_spaces(row.get("summary", "")) or None, source=path.stem)
 
 
 def read_text_file(path: str | Path) -> Article:
@@ -219,7 +257,7 @@ def read_text_file(path: str | Path) -> Article:
 
 INPUT_TYPES = {
     "jsonl": "JSON Lines: one object per line with text or paragraphs (.jsonl, .ndjson)",
-    "tsv": "document<TAB>title lines, the ARGEN layout (.tsv)",
+    "tsv": "tab-separated documents and titles, with a header naming the columns (ARGEN) or without (.tsv)",
     "feed": "an RSS or Atom feed (.xml, .rss, .atom)",
     "ant": "ANT corpus files, a directory or .tar.gz",
     "saudinewsnet": "SaudiNewsNet daily .zip files, a directory or one zip",

@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
     summary_from_ranked
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
+from .reasons import Note, Reason
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
@@ -139,7 +140,7 @@ class ModelEngine:
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)
-        if len(wanted) > 1 and getattr(self.backend, "concurrent", False):
+        if len(wanted) > 1 and self.backend.concurrent:
             # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
             from concurrent.futures import ThreadPoolExecutor
 
@@ -158,7 +159,7 @@ class ModelEngine:
             for task in TASKS:
                 if task in tasks and task not in written:  # by design: this model's text is not used here
                     setattr(summary, task, getattr(fallback_summary, task))
-                    summary.warnings.append(f"{_FIELD_AR[task]}: جمل مأخوذة من المقال (المحرك الاستخراجي)")
+                    summary.notes.append(Note(Reason.EXTRACTIVE_BY_DESIGN, task))
                     continue
                 if generated[task] is None:
                     continue
@@ -171,29 +172,22 @@ class ModelEngine:
                         repaired[fixed] = days
                     texts = list(repaired)
                 text, support = _choose(texts, index, settings.guard_novel_rate)
-                if not text:
-                    reason = "لم يكتب النموذج نصا"
-                elif settings.guard and not _passes(support, settings.guard_novel_rate):
-                    reason = support.reason() or _novel_reason(support)
-                else:
+                problems = ([Note(Reason.EMPTY_OUTPUT, task)] if not text
+                            else _problems(support, task, settings.guard_novel_rate) if settings.guard else [])
+                if not problems:
                     setattr(summary, task, text)
                     if repaired.get(text):
-                        summary.warnings.append(f"{_FIELD_AR[task]}: حُذف يوم لا يذكره المقال "
-                                                f"({'، '.join(repaired[text])})")
+                        summary.notes.append(Note(Reason.WEEKDAY_REMOVED, task, {"items": repaired[text]}))
                     continue
                 # An empty or unsupported answer helps nobody: the extractive text for that field, and say so.
                 fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]
                 setattr(summary, task, getattr(fallback_summary, task))
-                summary.fallback[task] = reason
-                summary.warnings.append(f"{_FIELD_AR[task]}: استُبدل نص النموذج بنص مأخوذ من المقال ({reason})")
+                summary.notes += problems
             if summary.truncated:
-                seen = "بدايته" if self.backend.task_format.input_selection == "start" else "أهم جمله"
-                summary.warnings.append(f"المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {seen}")
+                summary.notes.append(Note(Reason.TRUNCATED_INPUT,
+                                          params={"selection": self.backend.task_format.input_selection}))
             results.append(summary)
         return results
-
-
-_FIELD_AR = {"headline": "العنوان", "summary": "الملخص"}
 
 
 def _passes(support, max_novel_rate: float) -> bool:
@@ -201,8 +195,12 @@ def _passes(support, max_novel_rate: float) -> bool:
     return support.supported and support.novel_rate <= max_novel_rate
 
 
-def _novel_reason(support) -> str:
-    return (f"{round(100 * support.novel_rate)}% من كلماته غير واردة في المقال: " + "، ".join(support.novel_words))
+def _problems(support, field: str, max_novel_rate: float) -> list[Note]:
+    """Why the guard replaces a text, empty when `_passes`: its unsupported facts, else too many novel words."""
+    if _passes(support, max_novel_rate):
+        return []
+    return support.notes(field) or [Note(Reason.NOVEL_WORDS, field, {"percent": round(100 * support.novel_rate),
+                                                                      "items": list(support.novel_words)})]
 
 
 def _choose(texts: list[str], index, max_novel_rate: float = 1.0):

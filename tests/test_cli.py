@@ -244,3 +244,9 @@ def test_bad_engine_settings_are_named_at_once(capsys):
     assert main(["summarize", "--engine", "model", "--device", "tpu", "--threads", "-1", str(SCRAPED_PAGE)]) == 2
     err = capsys.readouterr().err
     assert "--model" in err and "device" in err and "threads" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_offers_the_protocols_evaluation_defines():
+    from summarizer import cli, evaluation
+
+    assert cli.PROTOCOLS is evaluation.PROTOCOLS  # one definition: a new protocol needs no second edit

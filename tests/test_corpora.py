@@ -146,7 +146,7 @@ def test_evaluate_writes_report_and_predictions(tmp_path):
     assert "bleu" in report["rows"][0]
     assert (tmp_path / "out" / "report.json").is_file()
     lines = (tmp_path / "out" / "predictions-extractive.jsonl").read_text("utf-8").splitlines()
-    assert len(lines) == 2 and "rouge1" in json.loads(lines[0])
+    assert len(lines) == 2 and "rouge1" in json.loads(lines[0])["scores"]
     table = format_table(report)
     assert "BLEU" in table and "lead-1" in table
 

@@ -6,6 +6,7 @@ from summarizer.errors import ModelLoadError
 from summarizer.generation import TASK_FORMAT_FILE, GenerationSettings, TaskFormat, clean_output, fit_to_budget
 from summarizer.backends import Candidate
 from summarizer.backends.hf import HFBackend, load_model, position_limit
+from summarizer.reasons import Reason
 
 # guard off: a random tiny model writes unsupported words, and these tests compare what the model itself wrote.
 SETTINGS = GenerationSettings(max_new_tokens=12, headline_max_new_tokens=6, batch_size=2, max_input_tokens=64,
@@ -45,7 +46,8 @@ def test_truncation_is_reported(tiny_seq2seq, seed_texts):
     long_article = max(articles(seed_texts), key=lambda a: len(a.text))
     short_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=32, guard=False)
     (result,) = engine.summarize([long_article], settings=short_settings)
-    assert result.truncated and any("قُطع" in w for w in result.warnings)
+    assert result.truncated and [n.code for n in result.notes] == [Reason.TRUNCATED_INPUT]
+    assert any("قُطع" in line for line in result.messages())
     big_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=100_000)
     (result,) = engine.summarize([long_article], settings=big_settings)
     assert not result.truncated
@@ -184,8 +186,8 @@ def test_empty_model_output_falls_back_to_extractive(tiny_causal, seed_texts, mo
     article = articles(seed_texts)[0]
     (result,) = engine.summarize([article], settings=SETTINGS)
     assert result.summary and result.summary.split()[0] in article.text and result.headline
-    assert set(result.fallback) == {"summary", "headline"}
-    assert any("استُبدل" in w for w in result.warnings)
+    assert result.fallback == {"summary": [Reason.EMPTY_OUTPUT], "headline": [Reason.EMPTY_OUTPUT]}
+    assert any("استُبدل" in line for line in result.messages())
 
 
 def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_and_serving(tiny_causal):

@@ -201,6 +201,8 @@ def load_tokenizer(directory: Path):
 
 class CT2Backend:
     name = "ct2"
+    variants = {"full": {"trim_vocab": False}}
+    """`summarizer bench` compares ct2-full, the whole output layer, with the trimmed one (what trimming buys)."""
 
     def __init__(self, directory: Path, *, device: str, compute_type: str, threads: int | None, label: str):
         import ctranslate2
