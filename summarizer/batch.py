@@ -53,7 +53,8 @@ class BatchSettings:
     timeout: float = 15.0
     """Seconds for each page: the whole fetch, retries included."""
     retry_errors: bool = False
-    """Redo pages whose newest records are errors (a plain rerun counts them as done)."""
+    """Redo pages whose newest records are errors; reading back, the newest record per id wins (a plain rerun counts
+    errors as done)."""
     workers: int = 1
     """Ray actors (with --ray), each with its own engine."""
     num_gpus: float = 0.0
