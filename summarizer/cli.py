@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = sub.add_parser("batch", help="feeds, JSON Lines, text files or folders -> results.jsonl (resumable)")
     batch.add_argument("inputs", nargs="+", help="feed URLs or files, .jsonl files, .txt files, folders")
-    batch.add_argument("--out", required=True, help="JSON Lines output; a rerun skips ids already written")
+    batch.add_argument("--out", required=True, help="JSON Lines output; a rerun completes what is not yet written "
+                       "(exit status 1 when any item failed: the failures by kind are listed on stderr)")
     batch.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run on Ray Data: no ADDRESS starts a local Ray; auto, HOST:PORT or ray://HOST:PORT joins "
                        "a cluster (--out DIR/ then writes part files)")
@@ -263,7 +264,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchSettings, run_batch
+    from pathlib import Path
+
+    from .batch import BatchSettings, check_output, run_batch
     from .settings import build
 
     options = build(BatchSettings, values_from_args(args, BatchSettings))
@@ -275,6 +278,7 @@ def cmd_batch(args) -> int:
                              address=None if args.ray == "local" else args.ray, workers=options.workers,
                              num_gpus=options.num_gpus, fetcher_options=options.fetcher_options(),
                              chunk_size=max(8, settings.batch_size * 2), retry_errors=options.retry_errors)
+    check_output(Path(args.out))  # an unwritable --out is one line before a model is loaded
     return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings,
                      retry_errors=options.retry_errors, **options.fetcher_options())
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import re
 import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .article import Article, content_id
 from .errors import InputError
@@ -156,35 +158,76 @@ def article_from_json(item) -> Article:
     )
 
 
+MAX_LINE_BYTES = 8 * 2**20
+"""The longest JSON Lines line read: one article (the page limit, 200,000 characters, is 1.2 MB even as \\u
+escapes) with room for its other fields. A longer line is skipped without being held in memory."""
+_SKIP_BYTES = 2**20
+
+
+def read_lines(handle: BinaryIO, name, *, limit: int | None = None) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line of a binary stream, in bounded memory: a line over `limit` bytes
+    (default MAX_LINE_BYTES) is read past a chunk at a time, never held, and given as None. NUL bytes in such a
+    line mean binary data, not lines (/dev/zero has no line end to skip to): a LineError, and reading stops."""
+    limit = limit or MAX_LINE_BYTES
+    for lineno in itertools.count(1):
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield lineno, raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            if b"\x00" in raw:
+                raise LineError(name, lineno, "binary data (NUL bytes), not lines of text")
+            raw = handle.readline(_SKIP_BYTES)
+        yield lineno, None
+
+
+def _article_from_line(path: Path, lineno: int, raw: bytes | None) -> Article | None:
+    """The article on one line (None for a blank line); LineError naming the file and line for anything else."""
+    if raw is None:
+        raise LineError(path, lineno, f"line over {MAX_LINE_BYTES:,} bytes, skipped")
+    try:
+        line = decode_text(raw, f"{path}:{lineno}").strip()
+    except InputError as exc:
+        raise LineError(path, lineno, str(exc).split(": ", 1)[-1]) from None
+    if not line:
+        return None
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise LineError(path, lineno, f"invalid JSON ({exc.msg})") from None
+    try:
+        return article_from_json(item)
+    except ValueError as exc:
+        raise LineError(path, lineno, str(exc)) from None
+
+
 def read_jsonl(path: str | Path, *, errors: str = "raise"):
     """JSON Lines: one object per line with `text` (or `paragraphs`), optional id/title/summary/source/url.
 
     errors="raise": the first bad line raises a LineError naming the file and line (corpora for training and
     evaluation must be clean). errors="collect": yields (article, None) or (None, LineError) per line, so one bad
-    line costs only itself (batch jobs, uploads).
+    line costs only itself (batch jobs, uploads). Lines are read in bounded memory (read_lines): an over-long line
+    is a bad line, binary data ends the file with one.
     """
     path = Path(path)
     with path.open("rb") as handle:
-        for lineno, raw in enumerate(handle, 1):
-            try:
-                line = decode_text(raw, f"{path}:{lineno}").strip()
-                if not line:
+        try:
+            for lineno, raw in read_lines(handle, path):
+                try:
+                    article = _article_from_line(path, lineno, raw)
+                except LineError as problem:
+                    if errors == "raise":
+                        raise
+                    yield None, problem
                     continue
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise LineError(path, lineno, f"invalid JSON ({exc.msg})") from None
-                try:
-                    article = article_from_json(item)
-                except ValueError as exc:
-                    raise LineError(path, lineno, str(exc)) from None
-            except InputError as exc:
-                problem = exc if isinstance(exc, LineError) else LineError(path, lineno, str(exc).split(": ", 1)[-1])
-                if errors == "raise":
-                    raise problem from None
-                yield None, problem
-                continue
-            yield (article, None) if errors == "collect" else article
+                if article is not None:
+                    yield (article, None) if errors == "collect" else article
+        except LineError as problem:  # from read_lines: binary data, nothing more to read
+            if errors == "raise":
+                raise
+            yield None, problem
 
 
 TSV_COLUMNS = {"document": ("document", "text", "article", "source"), "title": ("title", "headline", "target"),

@@ -44,8 +44,13 @@ class ArticleResult:
     """Per-field support by the article: unsupported numbers, novel words, novel rare words."""
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    error_kind: str | None = None
+    """Batch: a short code for what failed (`bad-line`, `timeout`, `refused`, ...), to count failures without
+    reading `error`."""
     text_source: str | None = None
     """Batch: 'page' (the fetched page) or 'feed' (the feed entry's own text)."""
+    page_records: int | None = None
+    """Batch: how many records the page gave; a rerun counts a page as done only when all of them are written."""
     cleaned_text: str | None = None
     """What the engine saw after cleaning (the web demo shows it)."""
     timings: dict[str, float] = field(default_factory=dict)
