@@ -1,9 +1,13 @@
 """The one settings layer: typed dataclasses whose field docstrings are the help text.
 
 Every entry point reads settings through here: the CLI's flags, the web demo's controls and the API's schema are
-generated from the dataclasses (`add_arguments`, `ui_fields`, `pydantic_model`), YAML files hold only the
-differences from the defaults, dotted overrides (`--train.lr 3e-4`) change one field, and every problem is
-reported at once in one message.
+generated from the dataclasses (`add_arguments`, `webapp.setting_controls`, `pydantic_model`), YAML files hold
+only the differences from the defaults, dotted overrides (`--train.lr 3e-4`) change one field, and every problem
+is reported at once in one message.
+
+A field's bounds are written once, on its annotation: `Annotated[int, Range(1, 8)]` (inclusive), or a
+`Literal["short", "long"]` for a choice. `build` and `field_problems` enforce them; the CLI's help, the API's schema
+(minimum/maximum, enum) and the web controls (minimum/maximum, a dropdown) show them, with no code per field.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import ast
 import inspect
 import math
+import re
 import types
 import typing
 from dataclasses import MISSING, dataclass, fields, is_dataclass
@@ -20,11 +25,29 @@ from .errors import ConfigError
 
 
 @dataclass(frozen=True)
+class Range:
+    """Inclusive bounds of a numeric setting, written on its annotation: `Annotated[int, Range(1, 8)]`."""
+
+    low: int | float
+    high: int | float
+
+    def __contains__(self, value) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"from {self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
 class FieldInfo:
     name: str
     type: object
+    """The field's type, without its Annotated bounds."""
     default: object
     doc: str
+    range: Range | None = None
+    choices: tuple | None = None
+    """The allowed values of a Literal field."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -45,8 +68,8 @@ def field_docs(cls) -> dict[str, str]:
 
 
 def describe(cls) -> list[FieldInfo]:
-    """The fields of a settings dataclass, with resolved types, defaults and docstrings."""
-    hints = typing.get_type_hints(cls)
+    """The fields of a settings dataclass, with resolved types, bounds, defaults and docstrings."""
+    hints = typing.get_type_hints(cls, include_extras=True)
     docs = field_docs(cls)
     out = []
     for f in fields(cls):
@@ -56,12 +79,48 @@ def describe(cls) -> list[FieldInfo]:
             default = f.default_factory()
         else:
             default = None
-        out.append(FieldInfo(f.name, hints[f.name], default, docs.get(f.name, "")))
+        kind, extras = hints[f.name], ()
+        if typing.get_origin(kind) is typing.Annotated:
+            kind, *extras = typing.get_args(kind)
+        bounds = next((e for e in extras if isinstance(e, Range)), None)
+        choices = typing.get_args(kind) if typing.get_origin(kind) is typing.Literal else None
+        out.append(FieldInfo(f.name, kind, default, docs.get(f.name, ""), bounds, choices))
     return out
+
+
+_PLAIN = re.compile(r"[\w.+-]{1,40}", re.ASCII)
+
+
+def shown(value) -> str:
+    """A user's value as an error message may quote it: numbers and short plain words as given, anything else
+    described by its type and size, so that a message never carries markup or megabytes back to its sender."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"[an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits]"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if _PLAIN.fullmatch(value) else f"[a text of {len(value):,} characters]"
+    return f"[a {type(value).__name__}]"
+
+
+def field_problems(obj) -> list[str]:
+    """Every field of the dataclass `obj` whose value has the wrong type or is outside its Range/choices."""
+    errors = []
+    for info in describe(type(obj)):
+        value = getattr(obj, info.name)
+        if not check_type(value, info.type):
+            errors.append(f"{info.name} must be {type_name(info.type)}, got {shown(value)}")
+        elif info.range is not None and value is not None and value not in info.range:
+            errors.append(f"{info.name} must be {info.range}, got {shown(value)}")
+    return errors
 
 
 def check_type(value, annotation) -> bool:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return check_type(value, typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return any(value == choice and type(value) is type(choice) for choice in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
         return any(check_type(value, a) for a in typing.get_args(annotation))
     if annotation is type(None):
@@ -81,6 +140,8 @@ def check_type(value, annotation) -> bool:
 
 
 def type_name(annotation) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(str(choice) for choice in typing.get_args(annotation))
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
@@ -101,7 +162,7 @@ def merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
-            errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
+            errors.append(f"unknown key {shown(name)} (known: {', '.join(sorted(known))})")
             continue
         current = getattr(obj, key)
         if hints[key] is float:
@@ -112,24 +173,25 @@ def merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
             else:
                 merge(current, value, f"{name}.", errors)
         elif not check_type(value, hints[key]):
-            errors.append(f"{name} must be {type_name(hints[key])}, got {value!r}")
+            errors.append(f"{name} must be {type_name(hints[key])}, got {shown(value)}")
         else:
             setattr(obj, key, float(value) if hints[key] is float else value)
 
 
 def build(cls, values: dict | None, *, what: str = "setting"):
-    """An instance of `cls` from user values: unknown names and wrong types raise ConfigError naming each."""
+    """An instance of `cls` from user values: unknown names, wrong types, values outside their bounds and the
+    class's own `problems()` (relations between fields) raise one ConfigError naming each."""
     if values is not None and not isinstance(values, dict):
         raise ConfigError(f"{what}s must be a mapping of names to values")
     obj = cls()
     errors: list[str] = []
     merge(obj, dict(values or {}), "", errors)
     errors = [e.replace("unknown key", f"unknown {what}") for e in errors]
-    problems = getattr(obj, "problems", None)
-    if not errors and problems is not None:
-        errors += problems()
+    # A value of the wrong type was not set, so the object holds only well-typed values here. A class's
+    # problems() may itself call field_problems (a direct caller then gets every check): each is reported once.
+    errors += field_problems(obj) + list(getattr(obj, "problems", list)())
     if errors:
-        raise ConfigError("; ".join(errors))
+        raise ConfigError("; ".join(dict.fromkeys(errors)))
     return mark_explicit(obj, values or {})
 
 
@@ -161,10 +223,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, aliases: dict[str, tu
     group = parser.add_argument_group(group_title) if group_title else parser
     for info in describe(cls):
         names = [flag(info.name), *(aliases or {}).get(info.name, ())]
-        help_text = f"{info.doc} (default: {info.default})".replace("%", "%%")  # argparse formats help with %
+        bounds = f"; {info.range}" if info.range is not None else ""
+        help_text = f"{info.doc} (default: {info.default}{bounds})".replace("%", "%%")  # argparse formats with %
         if info.type is bool:
             group.add_argument(*names, dest=info.name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
+        elif info.choices:
+            group.add_argument(*names, dest=info.name, type=type(info.choices[0]), choices=info.choices,
+                               default=None, help=help_text)
         elif info.type in (int, float, str):
             group.add_argument(*names, dest=info.name, type=_cli_type(info.type), default=None, help=help_text,
                                metavar=info.type.__name__.upper())
@@ -194,7 +260,9 @@ def pydantic_model(cls, *, extra_fields: dict | None = None, name: str | None = 
 
     spec = {}
     for info in describe(cls):
-        spec[info.name] = (info.type | None, Field(None, description=f"{info.doc} (default: {info.default})"))
+        bounds = {"ge": info.range.low, "le": info.range.high} if info.range is not None else {}
+        spec[info.name] = (info.type | None, Field(None, description=f"{info.doc} (default: {info.default})",
+                                                   **bounds))
     spec.update(extra_fields or {})
     return create_model(name or cls.__name__ + "Fields",
                         __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **spec)
