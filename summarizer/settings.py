@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import inspect
 import math
 import re
@@ -67,24 +68,34 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def describe(cls) -> list[FieldInfo]:
-    """The fields of a settings dataclass, with resolved types, bounds, defaults and docstrings."""
+@functools.lru_cache(maxsize=None)
+def _typed_fields(cls) -> tuple[tuple[str, object, Range | None, tuple | None], ...]:
+    """(name, type without its Annotated bounds, Range, Literal choices) per field; cached: build runs it on
+    every API request, and the class does not change."""
     hints = typing.get_type_hints(cls, include_extras=True)
-    docs = field_docs(cls)
     out = []
     for f in fields(cls):
+        kind, extras = hints[f.name], ()
+        if typing.get_origin(kind) is typing.Annotated:
+            kind, *extras = typing.get_args(kind)
+        bounds = next((e for e in extras if isinstance(e, Range)), None)
+        choices = typing.get_args(kind) if typing.get_origin(kind) is typing.Literal else None
+        out.append((f.name, kind, bounds, choices))
+    return tuple(out)
+
+
+def describe(cls) -> list[FieldInfo]:
+    """The fields of a settings dataclass, with resolved types, bounds, defaults and docstrings."""
+    docs = field_docs(cls)
+    out = []
+    for f, (name, kind, bounds, choices) in zip(fields(cls), _typed_fields(cls)):
         if f.default is not MISSING:
             default = f.default
         elif f.default_factory is not MISSING:
             default = f.default_factory()
         else:
             default = None
-        kind, extras = hints[f.name], ()
-        if typing.get_origin(kind) is typing.Annotated:
-            kind, *extras = typing.get_args(kind)
-        bounds = next((e for e in extras if isinstance(e, Range)), None)
-        choices = typing.get_args(kind) if typing.get_origin(kind) is typing.Literal else None
-        out.append(FieldInfo(f.name, kind, default, docs.get(f.name, ""), bounds, choices))
+        out.append(FieldInfo(name, kind, default, docs.get(name, ""), bounds, choices))
     return out
 
 
@@ -106,12 +117,12 @@ def shown(value) -> str:
 def field_problems(obj) -> list[str]:
     """Every field of the dataclass `obj` whose value has the wrong type or is outside its Range/choices."""
     errors = []
-    for info in describe(type(obj)):
-        value = getattr(obj, info.name)
-        if not check_type(value, info.type):
-            errors.append(f"{info.name} must be {type_name(info.type)}, got {shown(value)}")
-        elif info.range is not None and value is not None and value not in info.range:
-            errors.append(f"{info.name} must be {info.range}, got {shown(value)}")
+    for name, kind, bounds, _ in _typed_fields(type(obj)):
+        value = getattr(obj, name)
+        if not check_type(value, kind):
+            errors.append(f"{name} must be {type_name(kind)}, got {shown(value)}")
+        elif bounds is not None and value is not None and value not in bounds:
+            errors.append(f"{name} must be {bounds}, got {shown(value)}")
     return errors
 
 
