@@ -24,6 +24,7 @@ from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_art
     summary_from_ranked
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
 from .reasons import Note, Reason
+from .settings import shown
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
@@ -34,7 +35,7 @@ ENGINES = {
 }
 MODEL_ENGINES = ("default", "model")
 MAX_LEAD_K = 20
-_LEAD_K = re.compile(r"lead-(\d+)")
+_LEAD_K = re.compile(r"lead-(\d{1,3})")  # at most 3 digits before int(): a 5,000-digit K is over int()'s limit
 
 
 def engine_names() -> tuple[str, ...]:
@@ -42,7 +43,8 @@ def engine_names() -> tuple[str, ...]:
 
 
 def check_engine_name(name: str) -> str:
-    """The name itself when valid (a registry name or lead-K with 1 <= K <= 20); ConfigError naming the problem."""
+    """The name itself when valid (a registry name or lead-K with 1 <= K <= 20); ConfigError naming the problem.
+    A bad name is quoted only when it is a short plain word (settings.shown): never markup or megabytes."""
     if not isinstance(name, str):
         raise ConfigError("engine must be a string")
     if name in ENGINES:
@@ -50,9 +52,11 @@ def check_engine_name(name: str) -> str:
     match = _LEAD_K.fullmatch(name)
     if match and 1 <= int(match.group(1)) <= MAX_LEAD_K:
         return name
+    allowed = f"choose one of {', '.join(ENGINES)} or lead-K"
     if name.startswith("lead-"):
-        raise ConfigError(f"engine {name!r}: K in lead-K must be a whole number from 1 to {MAX_LEAD_K}")
-    raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)} or lead-K")
+        raise ConfigError(f"engine {shown(name)}: K in lead-K must be a whole number from 1 to {MAX_LEAD_K}; "
+                          f"{allowed}")
+    raise ConfigError(f"unknown engine {shown(name)}; {allowed} (K from 1 to {MAX_LEAD_K})")
 
 
 class Engine(Protocol):

@@ -29,6 +29,8 @@ class Reason(StrEnum):
     """The article was longer than the model's input and was cut (params: selection, what the model saw)."""
     SEVERAL_ARTICLES = "several_articles"
     """The page held several articles, each summarized on its own (params: count)."""
+    EMPTY_FIELD = "empty_field"
+    """The engine found nothing to write for this field (an "ok" record with an empty field says why)."""
 
 
 GUARD_REASONS = frozenset({Reason.UNSUPPORTED_NUMBER, Reason.NOVEL_RARE_WORD, Reason.NOVEL_WORDS,
@@ -44,6 +46,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.WEEKDAY_REMOVED: "حُذف يوم لا يذكره المقال ({items})",
     Reason.TRUNCATED_INPUT: "المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {selection}",
     Reason.SEVERAL_ARTICLES: "تحتوي الصفحة على {count} مقالات؛ لُخّص كل منها على حدة",
+    Reason.EMPTY_FIELD: "فارغ: لم يجد المحرك ما يكتبه",
 }
 REPLACED = "استُبدل نص النموذج بنص مأخوذ من المقال ({reasons})"
 """One line per replaced field, naming its guard reasons."""

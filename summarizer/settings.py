@@ -1,18 +1,24 @@
 """The one settings layer: typed dataclasses whose field docstrings are the help text.
 
 Every entry point reads settings through here: the CLI's flags, the web demo's controls and the API's schema are
-generated from the dataclasses (`add_arguments`, `ui_fields`, `pydantic_model`), YAML files hold only the
-differences from the defaults, dotted overrides (`--train.lr 3e-4`) change one field, and every problem is
-reported at once in one message.
+generated from the dataclasses (`add_arguments`, `webapp.setting_controls`, `pydantic_model`), YAML files hold
+only the differences from the defaults, dotted overrides (`--train.lr 3e-4`) change one field, and every problem
+is reported at once in one message.
+
+A field's bounds are written once, on its annotation: `Annotated[int, Range(1, 8)]` (inclusive), or a
+`Literal["short", "long"]` for a choice. `build` and `field_problems` enforce them; the CLI's help, the API's schema
+(minimum/maximum, enum) and the web controls (minimum/maximum, a dropdown) show them, with no code per field.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import inspect
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
@@ -21,15 +27,33 @@ from .errors import ConfigError
 
 
 @dataclass(frozen=True)
+class Range:
+    """Inclusive bounds of a numeric setting, written on its annotation: `Annotated[int, Range(1, 8)]`."""
+
+    low: int | float
+    high: int | float
+
+    def __contains__(self, value) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"from {self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
 class FieldInfo:
     name: str
     type: object
+    """The field's type, without its Annotated bounds."""
     default: object
     doc: str
     metadata: typing.Mapping = field(default_factory=dict)
     """The field's metadata: `choices` (a callable giving the allowed values, read when they are checked, so a
     registry can grow), `env` (an environment variable that replaces the default; see environment_values) and
     `default_text` (what the default means, for help texts; see default_note)."""
+    range: Range | None = None
+    choices: tuple | None = None
+    """The allowed values of a Literal field."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -49,24 +73,70 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def describe(cls) -> list[FieldInfo]:
-    """The fields of a settings dataclass, with resolved types, defaults and docstrings."""
-    hints = typing.get_type_hints(cls)
-    docs = field_docs(cls)
+@functools.lru_cache(maxsize=None)
+def _typed_fields(cls) -> tuple[tuple[str, object, Range | None, tuple | None], ...]:
+    """(name, type without its Annotated bounds, Range, Literal choices) per field; cached: build runs it on
+    every API request, and the class does not change."""
+    hints = typing.get_type_hints(cls, include_extras=True)
     out = []
     for f in fields(cls):
+        kind, extras = hints[f.name], ()
+        if typing.get_origin(kind) is typing.Annotated:
+            kind, *extras = typing.get_args(kind)
+        bounds = next((e for e in extras if isinstance(e, Range)), None)
+        choices = typing.get_args(kind) if typing.get_origin(kind) is typing.Literal else None
+        out.append((f.name, kind, bounds, choices))
+    return tuple(out)
+
+
+def describe(cls) -> list[FieldInfo]:
+    """The fields of a settings dataclass, with resolved types, bounds, defaults and docstrings."""
+    docs = field_docs(cls)
+    out = []
+    for f, (name, kind, bounds, choices) in zip(fields(cls), _typed_fields(cls)):
         if f.default is not MISSING:
             default = f.default
         elif f.default_factory is not MISSING:
             default = f.default_factory()
         else:
             default = None
-        out.append(FieldInfo(f.name, hints[f.name], default, docs.get(f.name, ""), f.metadata))
+        out.append(FieldInfo(name, kind, default, docs.get(name, ""), f.metadata, bounds, choices))
     return out
+
+
+_PLAIN = re.compile(r"[\w.+-]{1,40}", re.ASCII)
+
+
+def shown(value) -> str:
+    """A user's value as an error message may quote it: numbers and short plain words as given, anything else
+    described by its type and size, so that a message never carries markup or megabytes back to its sender."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"[an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits]"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if _PLAIN.fullmatch(value) else f"[a text of {len(value):,} characters]"
+    return f"[a {type(value).__name__}]"
+
+
+def field_problems(obj) -> list[str]:
+    """Every field of the dataclass `obj` whose value has the wrong type or is outside its Range/choices."""
+    errors = []
+    for name, kind, bounds, _ in _typed_fields(type(obj)):
+        value = getattr(obj, name)
+        if not check_type(value, kind):
+            errors.append(f"{name} must be {type_name(kind)}, got {shown(value)}")
+        elif bounds is not None and value is not None and value not in bounds:
+            errors.append(f"{name} must be {bounds}, got {shown(value)}")
+    return errors
 
 
 def check_type(value, annotation) -> bool:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return check_type(value, typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return any(value == choice and type(value) is type(choice) for choice in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
         return any(check_type(value, a) for a in typing.get_args(annotation))
     if annotation is type(None):
@@ -86,6 +156,8 @@ def check_type(value, annotation) -> bool:
 
 
 def type_name(annotation) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(str(choice) for choice in typing.get_args(annotation))
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
@@ -106,7 +178,7 @@ def merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
-            errors.append(f"unknown key {name!r} (known: {', '.join(sorted(known))})")
+            errors.append(f"unknown key {shown(name)} (known: {', '.join(sorted(known))})")
             continue
         current = getattr(obj, key)
         if hints[key] is float:
@@ -117,24 +189,25 @@ def merge(obj, values: dict, prefix: str, errors: list[str]) -> None:
             else:
                 merge(current, value, f"{name}.", errors)
         elif not check_type(value, hints[key]):
-            errors.append(f"{name} must be {type_name(hints[key])}, got {value!r}")
+            errors.append(f"{name} must be {type_name(hints[key])}, got {shown(value)}")
         else:
             setattr(obj, key, float(value) if hints[key] is float else value)
 
 
 def build(cls, values: dict | None, *, what: str = "setting"):
-    """An instance of `cls` from user values: unknown names and wrong types raise ConfigError naming each."""
+    """An instance of `cls` from user values: unknown names, wrong types, values outside their bounds and the
+    class's own `problems()` (relations between fields) raise one ConfigError naming each."""
     if values is not None and not isinstance(values, dict):
         raise ConfigError(f"{what}s must be a mapping of names to values")
     obj = cls()
     errors: list[str] = []
     merge(obj, dict(values or {}), "", errors)
     errors = [e.replace("unknown key", f"unknown {what}") for e in errors]
-    problems = getattr(obj, "problems", None)
-    if not errors and problems is not None:
-        errors += problems()
+    # A value of the wrong type was not set, so the object holds only well-typed values here. A class's
+    # problems() may itself call field_problems (a direct caller then gets every check): each is reported once.
+    errors += field_problems(obj) + list(getattr(obj, "problems", list)())
     if errors:
-        raise ConfigError("; ".join(errors))
+        raise ConfigError("; ".join(dict.fromkeys(errors)))
     return mark_explicit(obj, values or {})
 
 
@@ -173,6 +246,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, aliases: dict[str, tu
         options = dict(dest=info.name, default=default, help=help_text.replace("%", "%%"))  # argparse formats help
         if info.type is bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **options)
+        elif info.choices:
+            group.add_argument(*names, type=type(info.choices[0]), choices=info.choices, **options)
         elif info.type in (int, float, str):
             choices = info.metadata.get("choices")
             if choices:
@@ -187,9 +262,10 @@ def default_note(info: FieldInfo, default) -> str:
     else (an empty text or a 0 that means "automatic"), with the environment variable that replaces it; nothing for
     an empty text without such words (its docstring says what empty means)."""
     shown = info.metadata.get("default_text", default) if default == info.default else default
+    bounds = f"; {info.range}" if info.range is not None else ""
     if info.metadata.get("env"):
-        return f"(default: {shown} or ${info.metadata['env']})"
-    return "" if shown == "" else f"(default: {shown})"
+        return f"(default: {shown} or ${info.metadata['env']}{bounds})"
+    return f"({info.range})" if shown == "" and bounds else "" if shown == "" else f"(default: {shown}{bounds})"
 
 
 class LiveChoices:
@@ -249,8 +325,9 @@ def pydantic_model(cls, *, extra_fields: dict | None = None, name: str | None = 
 
     spec = {}
     for info in describe(cls):
+        bounds = {"ge": info.range.low, "le": info.range.high} if info.range is not None else {}
         description = " ".join(filter(None, (info.doc, default_note(info, info.default))))
-        spec[info.name] = (info.type | None, Field(None, description=description))
+        spec[info.name] = (info.type | None, Field(None, description=description, **bounds))
     spec.update(extra_fields or {})
     return create_model(name or cls.__name__ + "Fields",
                         __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **spec)

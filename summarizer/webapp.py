@@ -147,17 +147,20 @@ def summarize_files(engines: Engines, files, engine, *values, progress=gr.Progre
 
 
 def setting_controls(cls=GenerationSettings) -> list:
-    """One control per settings field, generated from the dataclass (defaults and help included)."""
+    """One control per settings field, generated from the dataclass (defaults, help and bounds included)."""
     controls = []
     for info in describe(cls):
         label = LABELS.get(info.name, info.doc or info.name)
         common = dict(label=label, info=info.doc if info.name in LABELS else None, elem_id=f"setting-{info.name}")
+        bounds = dict(minimum=info.range.low, maximum=info.range.high) if info.range is not None else {}
         if info.type is bool:
             controls.append(gr.Checkbox(value=info.default, **common))
+        elif info.choices:
+            controls.append(gr.Dropdown(choices=list(info.choices), value=info.default, **common))
         elif info.type is int:
-            controls.append(gr.Number(value=info.default, precision=0, minimum=0, **common))
+            controls.append(gr.Number(value=info.default, precision=0, **{"minimum": 0, **bounds}, **common))
         elif info.type is float:
-            controls.append(gr.Number(value=info.default, **common))
+            controls.append(gr.Number(value=info.default, **bounds, **common))
         else:  # str, and any type without a dedicated control: typed as text, checked by the settings layer
             controls.append(gr.Textbox(value=str(info.default), **common))
     return controls

@@ -68,7 +68,7 @@ def test_missing_oversized_and_directory_inputs(tmp_path, capsys):
 
 def test_bad_settings_and_engine_are_clear_errors(capsys):
     assert main(["summarize", "--engine", "extractive", "--sentences", "0", str(SCRAPED_PAGE)]) == 2
-    assert "summary_sentences must be a positive integer" in capsys.readouterr().err
+    assert "summary_sentences must be from 1 to 10" in capsys.readouterr().err
     assert main(["summarize", "--engine", "nonsense", str(SCRAPED_PAGE)]) == 2
     assert "unknown engine" in capsys.readouterr().err
 
