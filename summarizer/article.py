@@ -57,6 +57,14 @@ class Summary:
     """Free-text cautions of the engine itself (e.g. the default model's); the checks' lines come from `notes`."""
     notes: list[Note] = field(default_factory=list)
     """Why the text is not simply the model's: replaced, repaired or chosen fields, a cut input (codes)."""
+    headline_candidates: list[dict] = field(default_factory=list)
+    """Headlines to choose from, best first: {"text", "verdict", "score", "evidence"} (see summarizer.check);
+    `headline` is the first."""
+    summary_points: list[str] = field(default_factory=list)
+    """The key facts of a bullets summary (summary_length="bullets"), one sentence each; `summary` joins them."""
+    checks: dict[str, dict] = field(default_factory=dict)
+    """Per field (headline, summary): {"verdict", "score", "evidence": [{"sentence", "text"}], "by"}: how far the
+    article supports it, from the consistency checker ("by": "checker") or the lexical guard ("by": "guard")."""
 
     @property
     def fallback(self) -> dict[str, list[str]]:

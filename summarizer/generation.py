@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from .settings import Range, field_problems, shown
 from .text import split_sentences, normalize
@@ -68,6 +68,18 @@ class GenerationSettings:
     summary_min_words: Annotated[int, Range(0, 200)] = 25
     """An extractive summary adds its next-best sentence only while it is shorter than this many words (0: always
     summary_sentences sentences). News leads run 25-30 words: one full sentence, or two short ones."""
+    num_headlines: Annotated[int, Range(1, 5)] = 3
+    """Headline candidates returned, best first (the editor picks one; `headline` is the first). A model engine
+    writes this many or more, checks each against the article and ranks the supported ones first."""
+    headline_max_words: Annotated[int, Range(4, 30)] = 14
+    """Most words in a headline (a model headline over it is not shown; an extractive one is cut to it)."""
+    summary_length: Literal["sentence", "short", "bullets"] = "sentence"
+    """sentence: one sentence (or two short ones, see summary_min_words); short: a paragraph of 2-3 sentences;
+    bullets: 3-5 key facts, one sentence each (the record's summary_points; summary joins them)."""
+    check: bool = True
+    """Check headlines and summaries with the trained consistency checker (summarizer.check) where it is
+    installed: each gets a verdict (supported, unsupported, contradicted), a score and the article sentences that
+    support it; a model headline the checker does not support is not shown."""
 
     def problems(self) -> list[str]:
         """Every bad value (type, range) and every bad combination; user values are never echoed."""

@@ -13,8 +13,9 @@ from .article import Article, Summary
 from .faithfulness import SourceIndex
 from .reasons import FIELDS, Note, fallback_codes, messages
 
-SCHEMA_VERSION = 3
-"""3: `fallback` maps a field to reason codes (it was an Arabic message), and `notes` is new."""
+SCHEMA_VERSION = 4
+"""3: `fallback` maps a field to reason codes (it was an Arabic message), and `notes` is new. 4: the checker's
+`checks` per field, `headline_candidates`, `summary_points`."""
 
 
 @dataclass
@@ -42,6 +43,13 @@ class ArticleResult:
     codes of `summarizer.reasons.Reason` (their Arabic lines are in `warnings`)."""
     faithfulness: dict = field(default_factory=dict)
     """Per-field support by the article: unsupported numbers, novel words, novel rare words."""
+    checks: dict = field(default_factory=dict)
+    """Per field (headline, summary): {"verdict": supported | unsupported | contradicted, "score", "evidence":
+    [{"sentence": index, "text"}], "by": "checker" or "guard"} (summarizer.check)."""
+    headline_candidates: list[dict] = field(default_factory=list)
+    """Headlines to choose from, best first: {"text", "verdict", "score", "evidence"}; `headline` is the first."""
+    summary_points: list[str] = field(default_factory=list)
+    """The key facts of a bullets summary, one sentence each (`summary` joins them)."""
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
@@ -73,7 +81,8 @@ class ArticleResult:
         every = [*summary.notes, *notes]
         return cls(id=article.id, title=article.title, headline=summary.headline, summary=summary.summary,
                    engine=summary.engine, truncated=summary.truncated, fallback=fallback_codes(every),
-                   notes=[n.to_dict() for n in every],
+                   notes=[n.to_dict() for n in every], checks=dict(summary.checks),
+                   headline_candidates=list(summary.headline_candidates), summary_points=list(summary.summary_points),
                    faithfulness={task: index.check(getattr(summary, task)).to_dict() for task in FIELDS},
                    warnings=[*summary.warnings, *messages(every)], cleaned_text=article.text, **values)
 
