@@ -21,16 +21,21 @@ def predictions(directory: str, extractive: bool) -> list[dict]:
         return [json.loads(line) for line in handle]
 
 
+def novel_rate(row: dict) -> float:
+    """The scored field's share of novel content words (rows: summarizer.evaluation.prediction_row)."""
+    return row["faithfulness"][row["scored"]]["novel_rate"]
+
+
 def main(model_dir: str, extractive_dir: str) -> None:
     model = predictions(model_dir, False)
     extractive = {row["id"]: row for row in predictions(extractive_dir, True)}
     print(f"{len(model)} outputs; threshold | R1 | RL | replaced | novel words")
     for t in (1.0, 0.6, 0.5, 0.4, 0.34, 0.3, 0.25, 0.2):
-        rows = [row if row["faithfulness"]["novel_rate"] <= t or row["fallback"] else extractive[row["id"]]
+        rows = [row if novel_rate(row) <= t or row["fallback"].get(row["scored"]) else extractive[row["id"]]
                 for row in model]
         replaced = sum(a is not b for a, b in zip(rows, model))
-        mean = lambda key: 100 * statistics.mean(r[key] for r in rows)  # noqa: E731
-        novel = 100 * statistics.mean(r["faithfulness"]["novel_rate"] for r in rows)
+        mean = lambda key: 100 * statistics.mean(r["scores"][key] for r in rows)  # noqa: E731
+        novel = 100 * statistics.mean(novel_rate(r) for r in rows)
         print(f"{t:.2f} | {mean('rouge1'):.2f} | {mean('rougeL'):.2f} | {replaced} | {novel:.1f}%")
 
 

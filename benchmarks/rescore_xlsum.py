@@ -7,7 +7,7 @@ from summarizer.rouge import corpus_bleu, rouge_report
 
 for path in sorted(Path(sys.argv[1]).glob("predictions-*.jsonl")):
     rows = [json.loads(line) for line in path.open(encoding="utf-8")]
-    preds, refs = [r["prediction"] for r in rows], [r["reference"] for r in rows]
+    preds, refs = [r[r["scored"]] for r in rows], [r["reference"] for r in rows]  # rows: summarizer.evaluation
     report = rouge_report(preds, refs, scorer="xlsum")["scores"]
     cells = " | ".join(f"{100 * report[k]['mean']:.2f} [{100 * report[k]['low']:.2f}-{100 * report[k]['high']:.2f}]"
                        for k in ("rouge1", "rouge2", "rougeL"))

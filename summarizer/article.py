@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 
+from .reasons import Note, fallback_codes, messages
+
 
 @dataclass
 class Article:
@@ -52,8 +54,23 @@ class Summary:
     engine: str
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
-    fallback: dict[str, str] = field(default_factory=dict)
-    """Fields replaced by the extractive engine because the model's text was not supported, with why."""
+    """Free-text cautions of the engine itself (e.g. the default model's); the checks' lines come from `notes`."""
+    notes: list[Note] = field(default_factory=list)
+    """Why the text is not simply the model's: replaced, repaired or chosen fields, a cut input (codes)."""
+    headline_candidates: list[dict] = field(default_factory=list)
+    """Headlines to choose from, best first: {"text", "verdict", "score", "evidence"} (see summarizer.check);
+    `headline` is the first."""
+    summary_points: list[str] = field(default_factory=list)
+    """The key facts of a bullets summary (summary_length="bullets"), one sentence each; `summary` joins them."""
+    checks: dict[str, dict] = field(default_factory=dict)
+    """Per field (headline, summary): {"verdict", "score", "evidence": [{"sentence", "text"}], "by"}: how far the
+    article supports it, from the consistency checker ("by": "checker") or the lexical guard ("by": "guard")."""
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def fallback(self) -> dict[str, list[str]]:
+        """Fields replaced by the extractive engine because the model's text was not supported -> reason codes."""
+        return fallback_codes(self.notes)
+
+    def messages(self) -> list[str]:
+        """Everything users should read about this output: the engine's cautions, then one line per check."""
+        return [*self.warnings, *messages(self.notes)]

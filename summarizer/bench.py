@@ -1,14 +1,15 @@
 """`summarizer bench`: backends side by side on the same model, prompts, settings and articles.
 
-Variants, each in its own fresh process (so peak RSS and load time are its own):
-- plain: a plain transformers generate loop over the engine's own prompts, one article at a time;
-- hf:    our engine on the transformers backend (length-sorted batches, same cleanup);
-- ct2:   our engine on the CTranslate2 backend (int8 on a CPU; the output layer trimmed to the adapter's
-         trained vocabulary when it saved one);
-- ct2-full: the same with the full output layer (what trimming buys, and what it costs in quality).
+Variants, each in its own fresh process (so peak RSS and load time are its own), all named by the backend registry
+(summarizer.backends.BACKENDS):
+- plain: a plain transformers generate loop over the engine's own prompts, one article at a time (the baseline);
+- each registered backend: our engine on it (length-sorted batches, same cleanup);
+- <backend>-<variant>: a backend with one of its named load options (`Backend.variants`; e.g. ct2-full, the full
+  output layer, against the output layer trimmed to the adapter's trained vocabulary).
 Printed: p50/p90 latency per article (summary + headline), batched throughput, peak RSS, load time, first-run
-preparation time (ct2 conversion, measured in an empty cache when --fresh-cache), optionally dev ROUGE-1 with 95%
-CIs on the same articles (--quality N with --data), and the ratios. A measurement script, not a test.
+preparation time of the default backend (ct2: its conversion; measured in an empty cache when --fresh-cache),
+optionally dev ROUGE-1 with 95% CIs on the same articles (--quality N with --data), and the ratios. A measurement
+script, not a test.
 """
 
 from __future__ import annotations
@@ -22,9 +23,41 @@ import sys
 import tempfile
 import time
 
-from .errors import SummarizerError
+from .backends import DEFAULT_BACKEND, backend_class, backend_names
+from .errors import ConfigError, SummarizerError
 
-VARIANTS = ("plain", "hf", "ct2", "ct2-full")
+PLAIN = "plain"
+
+
+def variants() -> tuple[str, ...]:
+    """What --variants may name, in table order: plain, every registered backend, then their named variants."""
+    named = []
+    for name in backend_names():
+        try:
+            named += [f"{name}-{variant}" for variant in backend_class(name).variants]
+        except ConfigError:  # a runtime that is not installed offers no variants
+            continue
+    return (PLAIN, *backend_names(), *named)
+
+
+def variant_backend(variant: str) -> tuple[str, dict]:
+    """The backend a variant runs on and its extra load options (plain: the transformers backend)."""
+    from .backends.hf import HFBackend
+
+    if variant == PLAIN:
+        return HFBackend.name, {}
+    name, _, option = variant.partition("-")
+    return name, dict(backend_class(name).variants[option]) if option else {}
+
+
+def comparisons(names: list[str]) -> list[tuple[str, str]]:
+    """(a, b) pairs the table shows a/b ratios for: each backend against every run listed before it (plain
+    first; a backend registered later is meant to be faster), then each backend against its variants."""
+    base = [n for n in names if n == PLAIN or n in backend_names()]
+    pairs = []
+    for k in range(len(base) - 1, 0, -1):  # the last-registered backend's ratios first
+        pairs += [(base[k], b) for b in base[:k]]
+    return pairs + [(variant_backend(n)[0], n) for n in names if n not in base and variant_backend(n)[0] in names]
 
 
 def bench_articles(n: int, data: str | None):
@@ -55,12 +88,10 @@ def _peak_rss_mb() -> float:
 
 
 def _engine(variant: str, options: dict):
-    from .engines import make_engine
+    from .engines import EngineSettings, make_engine
 
-    backend = {"plain": "hf", "ct2-full": "ct2"}.get(variant, variant)
-    extra = {"trim_vocab": False} if variant == "ct2-full" else {}
-    return make_engine(options["engine"], model=options.get("model"), adapter=options.get("adapter"),
-                       backend=backend, device=options.get("device", "auto"), threads=options.get("threads"), **extra)
+    backend, extra = variant_backend(variant)
+    return make_engine(EngineSettings(**{**options["engine"], "backend": backend}), **extra)
 
 
 def measure(variant: str, options: dict) -> dict:
@@ -74,7 +105,7 @@ def measure(variant: str, options: dict) -> dict:
     if not hasattr(engine, "backend"):
         raise SummarizerError("bench compares model backends: use --engine default or --model PATH")
     load_seconds = time.perf_counter() - started
-    if variant == "plain":
+    if variant == PLAIN:
         latencies = [plain_generate(engine, article, settings) for article in articles]
         batch_seconds = sum(latencies)  # a plain loop handles one article at a time
     else:
@@ -90,7 +121,7 @@ def measure(variant: str, options: dict) -> dict:
               "latency_p50": _percentile(latencies, 0.5), "latency_p90": _percentile(latencies, 0.9),
               "latency_mean": statistics.mean(latencies), "throughput": len(articles) / batch_seconds,
               "peak_rss_mb": _peak_rss_mb()}
-    if options.get("quality") and options.get("data") and variant != "plain":
+    if options.get("quality") and options.get("data") and variant != PLAIN:
         result["rouge1"] = quality(engine, options, settings, "lead")
         result["headline_rouge1"] = quality(engine, options, settings, "headline")
     return result
@@ -136,11 +167,12 @@ def plain_generate(engine, article, settings) -> float:
 
 
 def preparation_seconds(options: dict) -> float:
-    """First-run preparation of the ct2 variant (conversion) in an empty cache, in its own process."""
+    """First-run preparation of the default backend (ct2: the conversion) in an empty cache, in its own process."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "SUMMARIZER_CACHE": cache}
         base = os.environ.get("SUMMARIZER_CACHE")
-        if options["engine"] == "default":  # reuse the converted base checkpoint: only ct2's own step is timed
+        if options["engine"]["engine"] == "default" and not options["engine"]["model"]:
+            # reuse the converted base checkpoint: only the backend's own step is timed
             from .default_model import base_model_dir
 
             os.symlink(base_model_dir() if not base else os.path.join(base, "gemma-3-270m"),
@@ -158,16 +190,21 @@ def _run_variant(variant: str, options: dict, env=None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_bench(args, settings) -> str:
+def run_bench(args, settings, engine) -> str:
+    """`engine`: the EngineSettings every variant shares (each variant sets its own backend)."""
     from dataclasses import asdict
 
-    options = {"n": args.n, "data": args.data, "engine": args.engine, "model": args.model, "adapter": args.adapter,
-               "device": args.device, "threads": args.threads, "settings": asdict(settings),
+    options = {"n": args.n, "data": args.data, "engine": asdict(engine), "settings": asdict(settings),
                "quality": args.quality}
-    variants = [v for v in VARIANTS if v in args.variants.split(",")]
-    results = {v: _run_variant(v, options) for v in variants}
-    if args.fresh_cache and "ct2" in results:
-        results["ct2"]["prepare_seconds"] = preparation_seconds(options)
+    known = variants()
+    asked = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in asked if v not in known]
+    if unknown or not asked:
+        raise ConfigError(f"--variants: unknown bench variant(s) {', '.join(map(repr, unknown)) or '(none named)'}; "
+                          f"choose from {', '.join(known)}")
+    results = {v: _run_variant(v, options) for v in known if v in asked}
+    if args.fresh_cache and DEFAULT_BACKEND in results:
+        results[DEFAULT_BACKEND]["prepare_seconds"] = preparation_seconds(options)
     text = format_bench(results, args, settings)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
@@ -182,8 +219,7 @@ ROWS = (("latency p50 (s/article)", "latency_p50", False), ("latency p90 (s/arti
 
 def format_bench(results: dict, args, settings) -> str:
     names = list(results)
-    pairs = [(a, b) for a, b in (("ct2", "plain"), ("ct2", "hf"), ("hf", "plain"), ("ct2", "ct2-full"))
-             if a in results and b in results]
+    pairs = comparisons(names)
     lines = [f"bench: {args.n} articles, engine={args.model or args.engine}, batch_size={settings.batch_size}, "
              f"beams={settings.num_beams}, max_new_tokens={settings.max_new_tokens} (summary + headline each)",
              f"{'metric':<27}" + "".join(f"{n:>10}" for n in names) + "".join(f"{a + '/' + b:>12}" for a, b in pairs)
@@ -210,7 +246,7 @@ def format_bench(results: dict, args, settings) -> str:
 if __name__ == "__main__":
     variant, options = sys.argv[1], json.loads(sys.argv[2])
     if variant == "prepare":
-        _engine("ct2", options)
+        _engine(DEFAULT_BACKEND, options)
         print(json.dumps({"prepared": True}))
     else:
         print(json.dumps(measure(variant, options)))

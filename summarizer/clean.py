@@ -8,11 +8,12 @@ caught, while the text returned keeps its original spelling. Nothing here knows 
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
 from .article import Article, content_id
-from .errors import InputError
+from .errors import InputError, InputTooLarge
 from .text import clean_invisible, collapse_spaces, has_arabic, normalize, word_count
 
 MAX_PAGE_CHARS = 200_000
@@ -103,11 +104,70 @@ def check_page(text: str, *, max_chars: int = MAX_PAGE_CHARS) -> None:
     if not text or not text.strip():
         raise InputError("the input is empty")
     if len(text) > max_chars:
-        raise InputError(f"the input is {len(text):,} characters, over the limit of {max_chars:,}")
+        raise InputTooLarge(f"the input is {len(text):,} characters, over the limit of {max_chars:,}")
     if "\x00" in text:
         raise InputError("the input looks binary (it contains NUL bytes), not text")
     if not has_arabic(text):
         raise InputError("the input has no Arabic text")
+
+
+# Markup left in text: pasted page fragments, entities that spell tags (`&lt;script&gt;`, which trafilatura turns
+# into the characters "<script>"), tags cut in two by others. A tag name is ASCII, so "<<كلمة>>" and "3 < 5" stay.
+_RAW_ELEMENTS = ("script", "style", "noscript", "template", "iframe", "object", "svg")  # content is no text
+_RAW_ELEMENT = re.compile(rf"<\s*({'|'.join(_RAW_ELEMENTS)})\b[^<>]*>", re.I)
+_TAG = re.compile(r"<!--[^<>]*-->|<![^<>]*>|<\?[^<>]*>|<\s*/?\s*([A-Za-z][\w:-]*)(?:\s[^<>]*|/)?>")
+_TAG_OPENER = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*|<!--")  # what an unclosed tag leaves: "<img src=x"
+# A block tag ends a line; an inline one joins what it separates ("<b>ال</b>كلمة"), as a browser shows them.
+_BLOCK_TAGS = frozenset("p br div li ul ol tr td th table h1 h2 h3 h4 h5 h6 section article header footer "
+                        "blockquote pre hr figure figcaption dd dt".split())
+_MARKUP_ROUNDS = 3  # entities escaped twice and tags split by tags need a few passes; each pass is linear
+
+
+def _drop_raw_elements(text: str) -> tuple[str, int]:
+    """Drop script/style-like elements with their content. An opener with no closer goes alone (the text after
+    it may be the article); a closer searched for once and missing is not searched for again (linear time)."""
+    out, pos, dropped, missing = [], 0, 0, set()
+    while match := _RAW_ELEMENT.search(text, pos):
+        name = match.group(1).lower()
+        close = None if name in missing else re.compile(rf"<\s*/\s*{name}\s*>", re.I).search(text, match.end())
+        if close is None:
+            missing.add(name)
+        out.append(text[pos : match.start()] + " ")
+        pos = close.end() if close else match.end()
+        dropped += 1
+    return "".join(out) + text[pos:], dropped
+
+
+def strip_markup(text: str) -> tuple[str, int]:
+    """`text` with HTML entities decoded and tags removed (script/style content too), and how many tags went.
+
+    Repeated until nothing changes (at most _MARKUP_ROUNDS times): a pass leaves script-like tags to the next
+    one's _drop_raw_elements, so that "<scr<i>ipt>…</script>" loses its content as well. Then lone script-like
+    tags and the openers of unclosed tags go.
+    """
+    removed = 0
+
+    def replace(match, keep_raw: bool) -> str:
+        nonlocal removed
+        name = (match.group(1) or "").lower()
+        if keep_raw and name in _RAW_ELEMENTS:
+            return match.group(0)
+        removed += 1
+        return "\n" if name in _BLOCK_TAGS else ""
+
+    for _ in range(_MARKUP_ROUNDS):
+        before = text
+        if "&" in text:
+            text = html.unescape(text)
+        if "<" in text:
+            text, dropped = _drop_raw_elements(text)
+            text = _TAG.sub(lambda m: replace(m, keep_raw=True), text)
+            removed += dropped
+        if text == before:
+            break
+    text = _TAG.sub(lambda m: replace(m, keep_raw=False), text)
+    text, count = _TAG_OPENER.subn(" ", text)
+    return text, removed + count
 
 
 def _starts_with(norm_line: str, phrases: tuple[str, ...]) -> str | None:
@@ -195,6 +255,9 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
         text = html_to_text(text)
         removed.append(Removed("html", "HTML markup (the page source was given; its text was extracted)"))
         check_page(text, max_chars=max_chars)
+    text, tags = strip_markup(text)
+    if tags:
+        removed.append(Removed("markup", f"{tags} HTML tag(s) in the text, with any script or style content"))
     lines = [_strip_inline(line, removed) for line in clean_invisible(text).splitlines()]
     lines = [line for line in lines if line]
 

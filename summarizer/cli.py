@@ -8,43 +8,31 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from .errors import SummarizerError
+from .evaluation import PROTOCOLS
 from .generation import GenerationSettings
-from .settings import add_arguments, values_from_args
+from .settings import ServeSettings, add_arguments, values_from_args
 
 STDIN = "-"
 
 
-def _engine_args(parser: argparse.ArgumentParser, default: str = "default", extra: str = "") -> None:
-    from .backends import DEFAULT_BACKEND, backend_names
-    from .engines import ENGINES
+def _engine_flags(parser: argparse.ArgumentParser, note: str = "", **defaults) -> None:
+    """One flag per EngineSettings field; --engine's help lists the registry's engines."""
+    from .engines import ENGINES, EngineSettings
 
     names = "; ".join(f"{name}: {what}" for name, what in ENGINES.items())
-    parser.add_argument("--engine", default=default, help=f"{names}{extra} (default: {default})")
-    parser.add_argument("--model", help="hub id or local directory of a seq2seq/causal checkpoint")
-    parser.add_argument("--adapter", help="directory of a peft (LoRA) adapter for --model or the default base; "
-                        "'none' runs the default base untuned")
-    parser.add_argument("--backend", choices=backend_names(),
-                        help=f"runtime for model engines (default: {DEFAULT_BACKEND} for the default engine, hf for "
-                        "--model)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument("--threads", type=int, help="CPU threads for the model runtime")
+    add_arguments(parser, EngineSettings, group_title="engine settings", defaults=defaults,
+                  notes={"engine": f"{names}{note}."})
 
 
-@dataclass
-class ServeSettings:
-    """`summarizer serve`: where to listen and what to serve (each defaults to its environment variable)."""
+def engine_settings(args, **overrides):
+    """The EngineSettings the flags give (and `overrides`); ConfigError naming every problem."""
+    from .engines import EngineSettings
+    from .settings import build
 
-    host: str = ""
-    """Address to listen on ($SUMMARIZER_HOST, else 127.0.0.1)."""
-    port: int = 0
-    """Port ($SUMMARIZER_PORT, else 7860)."""
-    engine: str = ""
-    """The engine the UI starts with and the API serves by default ($SUMMARIZER_ENGINE, else default)."""
-    backend: str = ""
-    """hf or ct2 for model engines ($SUMMARIZER_BACKEND, else ct2 for the default engine)."""
+    return build(EngineSettings, {**values_from_args(args, EngineSettings), **overrides})
 
 
 def _batch_settings():
@@ -65,14 +53,10 @@ def settings_from(args) -> GenerationSettings:
     return GenerationSettings.from_dict(values_from_args(args, GenerationSettings))
 
 
-def engine_from(args, name: str | None = None):
+def engine_from(args):
     from .engines import make_engine
 
-    return make_engine(name or args.engine, model=args.model, adapter=args.adapter, backend=args.backend,
-                       device=args.device, threads=args.threads)
-
-
-PROTOCOLS = ("lead", "abstract", "xlsum", "headline", "title")  # summarizer.evaluation.PROTOCOLS, without the import
+    return make_engine(engine_settings(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     summarize = sub.add_parser("summarize", help="page(s) -> headline + summary per article")
     summarize.add_argument("files", nargs="*", default=[STDIN], help="text files ('-' or none = stdin)")
     summarize.add_argument("--json", action="store_true", help="JSON Lines output, one record per article")
-    _engine_args(summarize)
+    _engine_flags(summarize)
     _settings_args(summarize)
 
     evaluate = sub.add_parser("evaluate", help="Arabic ROUGE of an engine (and the Lead baselines) on a corpus")
@@ -103,32 +87,35 @@ def build_parser() -> argparse.ArgumentParser:
                           help="project: Arabic-normalized tokens; xlsum: XL-Sum's own scorer (multilingual-rouge, "
                           "lang=arabic, stemming on), for numbers comparable with published tables")
     evaluate.add_argument("--out", help="directory for report.json and per-item predictions")
-    _engine_args(evaluate, default="extractive",
-                 extra="; several, comma-separated (extractive,default), share one table")
+    _engine_flags(evaluate, note="; several, comma-separated (extractive,default), share one table",
+                  engine="extractive")
     _settings_args(evaluate)
 
     batch = sub.add_parser("batch", help="feeds, JSON Lines, text files or folders -> results.jsonl (resumable)")
     batch.add_argument("inputs", nargs="+", help="feed URLs or files, .jsonl files, .txt files, folders")
-    batch.add_argument("--out", required=True, help="JSON Lines output; a rerun skips ids already written")
+    batch.add_argument("--out", required=True, help="JSON Lines output; a rerun completes what is not yet written "
+                       "(exit status 1 when any item failed: the failures by kind are listed on stderr)")
     batch.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run on Ray Data: no ADDRESS starts a local Ray; auto, HOST:PORT or ray://HOST:PORT joins "
                        "a cluster (--out DIR/ then writes part files)")
     add_arguments(batch, _batch_settings(), group_title="batch settings")
-    _engine_args(batch)
+    _engine_flags(batch)
     _settings_args(batch)
 
     serve = sub.add_parser("serve", help="the web demo and JSON API (http://127.0.0.1:7860)")
     add_arguments(serve, ServeSettings)
+    _engine_flags(serve)
 
-    train = sub.add_parser("train", help="fine-tune from a YAML config (python -m finetune.train)", add_help=False)
+    train = sub.add_parser("train", help="fine-tune from a YAML config (python -m summarizer.finetune.train)",
+                           add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
     ship = sub.add_parser("ship", help="copy a run's best adapter into the package as the default", add_help=False)
     ship.add_argument("rest", nargs=argparse.REMAINDER)
 
     cache = sub.add_parser("cache", help="list the prepared models in the cache; --prune-days removes old ones")
     cache.add_argument("--prune-days", type=float, metavar="DAYS",
-                       help="remove converted (CTranslate2) models not used for DAYS days; 0 removes them all "
-                       "(rebuilt in seconds when next needed)")
+                       help="remove converted (CTranslate2) models not used for DAYS days; 0 removes all but those "
+                       "a running process has loaded (rebuilt in seconds when next needed)")
 
     bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
     bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
@@ -140,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fresh-cache", action="store_true",
                        help="also time ct2's first-run conversion in an empty cache")
     bench.add_argument("--json", help="write the numbers to this file")
-    _engine_args(bench)
+    _engine_flags(bench)
     _settings_args(bench)
     return parser
 
@@ -251,25 +238,21 @@ def cmd_summarize(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .engines import LeadEngine
+    from .engines import LeadEngine, make_engine
+    from .errors import ConfigError
     from .evaluation import evaluate, format_table, load_eval_articles
 
-    from .engines import check_engine_name
-    from .errors import ConfigError
-
     names = list(dict.fromkeys(n.strip() for n in args.engine.split(",") if n.strip()))
+    base = engine_settings(args, engine="extractive")  # the other engine settings, checked once
     problems = [] if names else ["--engine: name at least one engine"]
     for name in names:  # every bad name at once, before a corpus is read or a model loaded
-        try:
-            check_engine_name(name)
-        except ConfigError as exc:
-            problems.append(str(exc))
+        problems += replace(base, engine=name).problems()
     if problems:
         raise ConfigError("; ".join(problems))
     articles = load_eval_articles(args.data, split=args.split)
     engines = [LeadEngine(1), LeadEngine(3)]
     for name in names:
-        chosen = engine_from(args, name)
+        chosen = make_engine(replace(base, engine=name))
         if chosen.name not in {e.name for e in engines}:
             engines.append(chosen)
     report = evaluate(engines, articles, args.protocol, settings_from(args), out_dir=args.out, stemmer=args.stemmer,
@@ -281,7 +264,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchSettings, run_batch
+    from pathlib import Path
+
+    from .batch import BatchSettings, check_output, run_batch
     from .settings import build
 
     options = build(BatchSettings, values_from_args(args, BatchSettings))
@@ -289,12 +274,11 @@ def cmd_batch(args) -> int:
     if args.ray:
         from .scale import run_batch_ray
 
-        engine_options = {"name": args.engine, "model": args.model, "adapter": args.adapter, "backend": args.backend,
-                          "device": args.device, "threads": args.threads}
-        return run_batch_ray(args.inputs, out=args.out, engine_options=engine_options, settings=settings,
+        return run_batch_ray(args.inputs, out=args.out, engine=engine_settings(args), settings=settings,
                              address=None if args.ray == "local" else args.ray, workers=options.workers,
                              num_gpus=options.num_gpus, fetcher_options=options.fetcher_options(),
                              chunk_size=max(8, settings.batch_size * 2), retry_errors=options.retry_errors)
+    check_output(Path(args.out))  # an unwritable --out is one line before a model is loaded
     return run_batch(args.inputs, out=args.out, engine=engine_from(args), settings=settings,
                      retry_errors=options.retry_errors, **options.fetcher_options())
 
@@ -305,8 +289,13 @@ def cmd_cache(args) -> int:
     if args.prune_days is not None:
         if not args.prune_days >= 0:  # also refuses NaN
             raise SummarizerError(f"--prune-days must be a number of days >= 0, got {args.prune_days}")
-        removed = prune(args.prune_days)
-        print(f"removed {len(removed)} converted model(s), {sum(e.size for e in removed) / 2**20:.0f} MiB")
+        in_use: list = []
+        try:
+            removed = prune(args.prune_days, in_use=in_use)
+        except OSError as exc:  # a read-only or vanished cache
+            raise SummarizerError(f"cannot prune {cache_dir()}: {exc}") from None
+        print(f"removed {len(removed)} converted model(s), {sum(e.size for e in removed) / 2**20:.0f} MiB"
+              + (f"; kept {len(in_use)} in use by a running process" if in_use else ""))
     found = entries()
     print(f"{cache_dir()}: {len(found)} prepared model(s), {sum(e.size for e in found) / 2**20:.0f} MiB")
     now = time.time()
@@ -319,30 +308,28 @@ def cmd_cache(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
-    print(run_bench(args, settings_from(args)))
+    print(run_bench(args, settings_from(args), engine_settings(args)))
     return 0
 
 
 def cmd_serve(args) -> int:
-    from .settings import build
+    from .service import Engines
 
-    options = build(ServeSettings, values_from_args(args, ServeSettings))
-    if options.engine:
-        os.environ["SUMMARIZER_ENGINE"] = options.engine
-    if options.backend:
-        os.environ["SUMMARIZER_BACKEND"] = options.backend
+    engines = Engines(engine_settings(args))  # bad settings are refused before the web stack is imported
+    options = ServeSettings.from_values(values_from_args(args, ServeSettings))
     from .webapp import serve
 
-    serve(options.host or None, options.port or None)
+    serve(engines, options)
     return 0
 
 
 def _delegate(command: str, rest: list[str]) -> int:
+    # Imported here: training pulls in torch, accelerate and peft, which no other command needs at start-up.
     if command == "train":
-        from finetune.train import main as train_main
+        from .finetune.train import main as train_main
 
         return train_main(rest)
-    from finetune.ship import main as ship_main
+    from .finetune.ship import main as ship_main
 
     return ship_main(rest)
 

@@ -1,7 +1,8 @@
 """Corpus readers: each yields Article objects, whatever the format on disk.
 
-Formats: JSON Lines, `document<TAB>title` TSV (ARGEN layout), the ANT corpus (TREC-like files, in a directory or a .tar.gz; parsed tolerantly since not
-every file is well-formed XML), SaudiNewsNet (a directory of its daily zip files), plain text files.
+Formats: JSON Lines, TSV (ARGEN's layout with its header, or bare `document<TAB>title`), the ANT corpus (TREC-like
+files, in a directory or a .tar.gz; parsed tolerantly since not every file is well-formed XML), SaudiNewsNet (a
+directory of its daily zip files), plain text files.
 Errors name the file.
 """
 
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import re
 import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .article import Article, content_id
 from .errors import InputError
@@ -155,59 +158,137 @@ def article_from_json(item) -> Article:
     )
 
 
+MAX_LINE_BYTES = 8 * 2**20
+"""The longest JSON Lines line read: one article (the page limit, 200,000 characters, is 1.2 MB even as \\u
+escapes) with room for its other fields. A longer line is skipped without being held in memory."""
+_SKIP_BYTES = 2**20
+
+
+def read_lines(handle: BinaryIO, name, *, limit: int | None = None) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line of a binary stream, in bounded memory: a line over `limit` bytes
+    (default MAX_LINE_BYTES) is read past a chunk at a time, never held, and given as None. NUL bytes in such a
+    line mean binary data, not lines (/dev/zero has no line end to skip to): a LineError, and reading stops."""
+    limit = limit or MAX_LINE_BYTES
+    for lineno in itertools.count(1):
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield lineno, raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            if b"\x00" in raw:
+                raise LineError(name, lineno, "binary data (NUL bytes), not lines of text")
+            raw = handle.readline(_SKIP_BYTES)
+        yield lineno, None
+
+
+def _article_from_line(path: Path, lineno: int, raw: bytes | None) -> Article | None:
+    """The article on one line (None for a blank line); LineError naming the file and line for anything else."""
+    if raw is None:
+        raise LineError(path, lineno, f"line over {MAX_LINE_BYTES:,} bytes, skipped")
+    try:
+        line = decode_text(raw, f"{path}:{lineno}").strip()
+    except InputError as exc:
+        raise LineError(path, lineno, str(exc).split(": ", 1)[-1]) from None
+    if not line:
+        return None
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise LineError(path, lineno, f"invalid JSON ({exc.msg})") from None
+    try:
+        return article_from_json(item)
+    except ValueError as exc:
+        raise LineError(path, lineno, str(exc)) from None
+
+
 def read_jsonl(path: str | Path, *, errors: str = "raise"):
     """JSON Lines: one object per line with `text` (or `paragraphs`), optional id/title/summary/source/url.
 
     errors="raise": the first bad line raises a LineError naming the file and line (corpora for training and
     evaluation must be clean). errors="collect": yields (article, None) or (None, LineError) per line, so one bad
-    line costs only itself (batch jobs, uploads).
+    line costs only itself (batch jobs, uploads). Lines are read in bounded memory (read_lines): an over-long line
+    is a bad line, binary data ends the file with one.
     """
     path = Path(path)
     with path.open("rb") as handle:
-        for lineno, raw in enumerate(handle, 1):
-            try:
-                line = decode_text(raw, f"{path}:{lineno}").strip()
-                if not line:
+        try:
+            for lineno, raw in read_lines(handle, path):
+                try:
+                    article = _article_from_line(path, lineno, raw)
+                except LineError as problem:
+                    if errors == "raise":
+                        raise
+                    yield None, problem
                     continue
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise LineError(path, lineno, f"invalid JSON ({exc.msg})") from None
-                try:
-                    article = article_from_json(item)
-                except ValueError as exc:
-                    raise LineError(path, lineno, str(exc)) from None
-            except InputError as exc:
-                problem = exc if isinstance(exc, LineError) else LineError(path, lineno, str(exc).split(": ", 1)[-1])
-                if errors == "raise":
-                    raise problem from None
-                yield None, problem
-                continue
-            yield (article, None) if errors == "collect" else article
+                if article is not None:
+                    yield (article, None) if errors == "collect" else article
+        except LineError as problem:  # from read_lines: binary data, nothing more to read
+            if errors == "raise":
+                raise
+            yield None, problem
 
 
-TSV_HEADERS = ({"document", "title"}, {"text", "title"}, {"article", "title"}, {"source", "target"})
+TSV_COLUMNS = {"document": ("document", "text", "article", "source"), "title": ("title", "headline", "target"),
+               "summary": ("summary", "abstract"), "id": ("id",)}
+"""Header names a TSV column may have, per Article field (the first one present wins; others are ignored, e.g.
+ARGEN's document_count and title_count)."""
+_HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _tsv_header(fields: list[str], where: str) -> dict[str, int] | None:
+    """Article field -> column index when the line is a header (every field a bare ASCII name), else None."""
+    names = [f.strip().lower() for f in fields]
+    if not all(_HEADER_NAME.fullmatch(n) for n in names):
+        return None
+    columns = {key: next(names.index(n) for n in options if n in names)
+               for key, options in TSV_COLUMNS.items() if any(n in names for n in options)}
+    if "document" not in columns or not ({"title", "summary"} & set(columns)):
+        raise InputError(f"{where}: the header ({', '.join(names)}) needs a document column (one of "
+                         f"{', '.join(TSV_COLUMNS['document'])}) and a title or summary column (one of "
+                         f"{', '.join(TSV_COLUMNS['title'] + TSV_COLUMNS['summary'])})")
+    return columns
+
+
+def _tsv_row(fields: list[str], header: list[str] | None, columns: dict[str, int], where: str) -> dict[str, str]:
+    """The Article fields of one data line; InputError naming the line when it does not fit the layout."""
+    if header is None:
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise InputError(f"{where}: expected document<TAB>title, got {len(fields)} field(s)"
+                             + ("" if len(fields) != 2 else " with an empty one"))
+    elif len(fields) != len(header):
+        raise InputError(f"{where}: expected {len(header)} tab-separated fields ({', '.join(header)}), "
+                         f"got {len(fields)}")
+    row = {key: fields[index].strip() for key, index in columns.items()}
+    if not row["document"] or not (row.get("title") or row.get("summary")):
+        empty = "document" if not row["document"] else " and ".join(k for k in ("title", "summary") if k in row)
+        raise InputError(f"{where}: empty {empty}")
+    return row
 
 
 def read_tsv(path: str | Path) -> Iterator[Article]:
-    """`document<TAB>title` lines (the ARGEN title-generation layout); a header row is allowed. A malformed line is
-    an InputError naming the file and line."""
+    """Tab-separated documents with their titles (or summaries): a header row naming the columns (ARGEN's title
+    generation files: document, title, document_count, title_count), or no header and exactly
+    `document<TAB>title`. A line that does not fit is an InputError naming the file and line."""
     path = Path(path)
+    header: list[str] | None = None
+    columns = {"document": 0, "title": 1}
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, 1):
-            line = decode_text(raw, f"{path}:{lineno}").rstrip("\r\n")
+            where = f"{path}:{lineno}"
+            line = decode_text(raw, where).rstrip("\r\n")
             if not line.strip():
                 continue
             fields = line.split("\t")
-            if lineno == 1 and {f.strip().lower() for f in fields} in TSV_HEADERS:
+            if lineno == 1 and (named := _tsv_header(fields, where)) is not None:
+                header, columns = [f.strip() for f in fields], named
                 continue
-            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-                raise InputError(f"{path}:{lineno}: expected document<TAB>title, got {len(fields)} field(s)"
-                                 + ("" if len(fields) != 2 else " with an empty one"))
-            document, title = fields
-            paragraphs = split_paragraphs(document.replace("\\n", "\n"))
-            yield Article(id=f"{path.stem}-{lineno}", paragraphs=paragraphs, title=collapse_spaces(title),
-                          source=path.stem)
+            row = _tsv_row(fields, header, columns, where)
+            yield Article(id=row.get("id") or f"{path.stem}-{lineno}",
+                          paragraphs=split_paragraphs(row["document"].replace("\\n", "\n")),
+                          title=collapse_spaces(row.get("title", "")) or None,
+                          reference=collapse_spaces(row.get("summary", "")) or None, source=path.stem)
 
 
 def read_text_file(path: str | Path) -> Article:
@@ -219,7 +300,7 @@ def read_text_file(path: str | Path) -> Article:
 
 INPUT_TYPES = {
     "jsonl": "JSON Lines: one object per line with text or paragraphs (.jsonl, .ndjson)",
-    "tsv": "document<TAB>title lines, the ARGEN layout (.tsv)",
+    "tsv": "tab-separated documents and titles, with a header naming the columns (ARGEN) or without (.tsv)",
     "feed": "an RSS or Atom feed (.xml, .rss, .atom)",
     "ant": "ANT corpus files, a directory or .tar.gz",
     "saudinewsnet": "SaudiNewsNet daily .zip files, a directory or one zip",

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from .article import Article, Summary
+from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
 from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
     summary_from_ranked
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
+from .reasons import Note, Reason
+from .settings import shown
 
 ENGINES = {
     "default": "gemma-3-270m + our news adapter (embedded), faithfulness-guarded",
@@ -31,7 +35,7 @@ ENGINES = {
 }
 MODEL_ENGINES = ("default", "model")
 MAX_LEAD_K = 20
-_LEAD_K = re.compile(r"lead-(\d+)")
+_LEAD_K = re.compile(r"lead-(\d{1,3})")  # at most 3 digits before int(): a 5,000-digit K is over int()'s limit
 
 
 def engine_names() -> tuple[str, ...]:
@@ -39,7 +43,8 @@ def engine_names() -> tuple[str, ...]:
 
 
 def check_engine_name(name: str) -> str:
-    """The name itself when valid (a registry name or lead-K with 1 <= K <= 20); ConfigError naming the problem."""
+    """The name itself when valid (a registry name or lead-K with 1 <= K <= 20); ConfigError naming the problem.
+    A bad name is quoted only when it is a short plain word (settings.shown): never markup or megabytes."""
     if not isinstance(name, str):
         raise ConfigError("engine must be a string")
     if name in ENGINES:
@@ -47,9 +52,11 @@ def check_engine_name(name: str) -> str:
     match = _LEAD_K.fullmatch(name)
     if match and 1 <= int(match.group(1)) <= MAX_LEAD_K:
         return name
+    allowed = f"choose one of {', '.join(ENGINES)} or lead-K"
     if name.startswith("lead-"):
-        raise ConfigError(f"engine {name!r}: K in lead-K must be a whole number from 1 to {MAX_LEAD_K}")
-    raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)} or lead-K")
+        raise ConfigError(f"engine {shown(name)}: K in lead-K must be a whole number from 1 to {MAX_LEAD_K}; "
+                          f"{allowed}")
+    raise ConfigError(f"unknown engine {shown(name)}; {allowed} (K from 1 to {MAX_LEAD_K})")
 
 
 class Engine(Protocol):
@@ -137,7 +144,7 @@ class ModelEngine:
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)
-        if len(wanted) > 1 and getattr(self.backend, "concurrent", False):
+        if len(wanted) > 1 and self.backend.concurrent:
             # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
             from concurrent.futures import ThreadPoolExecutor
 
@@ -156,7 +163,7 @@ class ModelEngine:
             for task in TASKS:
                 if task in tasks and task not in written:  # by design: this model's text is not used here
                     setattr(summary, task, getattr(fallback_summary, task))
-                    summary.warnings.append(f"{_FIELD_AR[task]}: جمل مأخوذة من المقال (المحرك الاستخراجي)")
+                    summary.notes.append(Note(Reason.EXTRACTIVE_BY_DESIGN, task))
                     continue
                 if generated[task] is None:
                     continue
@@ -169,29 +176,22 @@ class ModelEngine:
                         repaired[fixed] = days
                     texts = list(repaired)
                 text, support = _choose(texts, index, settings.guard_novel_rate)
-                if not text:
-                    reason = "لم يكتب النموذج نصا"
-                elif settings.guard and not _passes(support, settings.guard_novel_rate):
-                    reason = support.reason() or _novel_reason(support)
-                else:
+                problems = ([Note(Reason.EMPTY_OUTPUT, task)] if not text
+                            else _problems(support, task, settings.guard_novel_rate) if settings.guard else [])
+                if not problems:
                     setattr(summary, task, text)
                     if repaired.get(text):
-                        summary.warnings.append(f"{_FIELD_AR[task]}: حُذف يوم لا يذكره المقال "
-                                                f"({'، '.join(repaired[text])})")
+                        summary.notes.append(Note(Reason.WEEKDAY_REMOVED, task, {"items": repaired[text]}))
                     continue
                 # An empty or unsupported answer helps nobody: the extractive text for that field, and say so.
                 fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]
                 setattr(summary, task, getattr(fallback_summary, task))
-                summary.fallback[task] = reason
-                summary.warnings.append(f"{_FIELD_AR[task]}: استُبدل نص النموذج بنص مأخوذ من المقال ({reason})")
+                summary.notes += problems
             if summary.truncated:
-                seen = "بدايته" if self.backend.task_format.input_selection == "start" else "أهم جمله"
-                summary.warnings.append(f"المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {seen}")
+                summary.notes.append(Note(Reason.TRUNCATED_INPUT,
+                                          params={"selection": self.backend.task_format.input_selection}))
             results.append(summary)
         return results
-
-
-_FIELD_AR = {"headline": "العنوان", "summary": "الملخص"}
 
 
 def _passes(support, max_novel_rate: float) -> bool:
@@ -199,8 +199,12 @@ def _passes(support, max_novel_rate: float) -> bool:
     return support.supported and support.novel_rate <= max_novel_rate
 
 
-def _novel_reason(support) -> str:
-    return (f"{round(100 * support.novel_rate)}% من كلماته غير واردة في المقال: " + "، ".join(support.novel_words))
+def _problems(support, field: str, max_novel_rate: float) -> list[Note]:
+    """Why the guard replaces a text, empty when `_passes`: its unsupported facts, else too many novel words."""
+    if _passes(support, max_novel_rate):
+        return []
+    return support.notes(field) or [Note(Reason.NOVEL_WORDS, field, {"percent": round(100 * support.novel_rate),
+                                                                      "items": list(support.novel_words)})]
 
 
 def _choose(texts: list[str], index, max_novel_rate: float = 1.0):
@@ -212,18 +216,61 @@ def _choose(texts: list[str], index, max_novel_rate: float = 1.0):
     return checked[0] if checked else ("", None)
 
 
-def make_engine(name: str = "default", *, model: str | None = None, adapter: str | None = None,
-                backend: str | None = None, device: str = "auto", threads: int | None = None,
-                **backend_options) -> Engine:
-    """Build an engine by name. `model` (a hub id or directory) selects a model engine whatever `name` says.
-    `backend_options` go to the backend's loader (e.g. trim_vocab=False for ct2)."""
-    from .backends import DEFAULT_BACKEND, load_backend
+@dataclass(kw_only=True)
+class EngineSettings:
+    """Which engine summarizes, and for a model engine which weights on which runtime (`make_engine` builds it)."""
 
-    name = check_engine_name(name)
-    adapter = None if adapter == "none" and name != "default" else adapter
+    engine: str = "default"
+    """Which engine summarizes."""
+    model: str = field(default="", metadata={"default_text": "no checkpoint"})
+    """Hub id or local directory of a seq2seq/causal checkpoint; given, it selects the model engine whatever
+    --engine says."""
+    adapter: str = field(default="", metadata={"default_text": "the shipped adapter for the default engine, no adapter "
+                                                               "for --model"})
+    """Directory of a peft (LoRA) adapter for --model or the default base; 'none' runs the default base untuned."""
+    backend: str = field(default="", metadata={"choices": backend_names,
+                                               "default_text": "ct2 for the default engine, hf for --model"})
+    """Runtime for model engines."""
+    device: str = "auto"
+    """auto (CUDA if present), cpu, cuda or cuda:N."""
+    threads: int = field(default=0, metadata={"default_text": "0, the runtime's own choice"})
+    """CPU threads for the model runtime."""
+
+    def problems(self) -> list[str]:
+        errors = []
+        try:
+            check_engine_name(self.engine)
+        except ConfigError as exc:
+            errors.append(str(exc))
+        if self.engine == "model" and not self.model:
+            errors.append("engine 'model' needs --model PATH_OR_ID")
+        if self.backend and self.backend not in backend_names():
+            errors.append(f"unknown backend {self.backend!r}; choose one of {', '.join(backend_names())}")
+        if not _DEVICE.fullmatch(self.device):
+            errors.append(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.threads < 0:
+            errors.append(f"threads must be an integer >= 0, got {self.threads}")
+        return errors
+
+    def check(self) -> "EngineSettings":
+        """These settings, when they have no problems (one ConfigError naming them all otherwise)."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def make_engine(settings: EngineSettings | None = None, **backend_options) -> Engine:
+    """Build the engine `settings` name (the default engine when None). A `model` selects a model engine whatever
+    the engine name says. `backend_options` go to the backend's loader (e.g. trim_vocab=False for ct2)."""
+    settings = (settings or EngineSettings()).check()
+    name, model, device, threads = settings.engine, settings.model or None, settings.device, settings.threads or None
+    backend = settings.backend or None
+    adapter = None if settings.adapter in ("", "none") and name != "default" else settings.adapter or None
     if model is not None or name == "model":
-        if model is None:
-            raise ConfigError("engine 'model' needs --model PATH_OR_ID")
         loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads,
                               **backend_options)
         return ModelEngine(loaded)

@@ -20,11 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .article import Article
+from .article import Article, Summary
 from .corpora import deduplicate, read_corpus, select_split
 from .engines import Engine
 from .errors import InputError
 from .generation import GenerationSettings
+from .reasons import Reason
+from .record import ArticleResult
 from .rouge import ROUGE_TYPES, corpus_bleu, rouge_report
 from .text import tokens, word_count
 
@@ -94,25 +96,54 @@ def prepare(articles, protocol: str, *, source: str | None = None) -> Prepared:
     return out
 
 
-def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: GenerationSettings,
-               *, progress: bool = True, fallbacks: list | None = None) -> tuple[list[str], float]:
-    """Predictions for a protocol (summary or headline) with a progress bar; returns (predictions, seconds).
-    `fallbacks`, when given, receives each output's fallback reason ('' when the engine's own text was kept)."""
+def scored_field(protocol: str) -> str:
+    return "headline" if protocol in HEADLINE_PROTOCOLS else "summary"
+
+
+def engine_outputs(engine: Engine, prepared: Prepared, protocol: str, settings: GenerationSettings,
+                   *, progress: bool = True) -> tuple[list[Summary], float]:
+    """The engine's outputs for a protocol's inputs (only the scored field asked for), with a progress bar;
+    returns (summaries, seconds)."""
     from tqdm.auto import tqdm
 
-    field_name = "headline" if protocol in HEADLINE_PROTOCOLS else "summary"
-    predictions: list[str] = []
+    summaries: list[Summary] = []
     started = time.perf_counter()
     chunk = max(1, settings.batch_size * 4)
     with tqdm(total=len(prepared.inputs), desc=engine.name, disable=not progress, leave=False) as bar:
         for i in range(0, len(prepared.inputs), chunk):
             batch = prepared.inputs[i : i + chunk]
-            summaries = engine.summarize(batch, settings=settings, tasks=(field_name,))
-            predictions += [getattr(s, field_name) for s in summaries]
-            if fallbacks is not None:
-                fallbacks += [s.fallback.get(field_name, "") for s in summaries]
+            summaries += engine.summarize(batch, settings=settings, tasks=(scored_field(protocol),))
             bar.update(len(batch))
-    return predictions, time.perf_counter() - started
+    return summaries, time.perf_counter() - started
+
+
+def run_engine(engine: Engine, prepared: Prepared, protocol: str, settings: GenerationSettings,
+               *, progress: bool = True) -> tuple[list[str], float]:
+    """Predictions for a protocol (the scored field's texts) and the seconds they took."""
+    summaries, seconds = engine_outputs(engine, prepared, protocol, settings, progress=progress)
+    return [getattr(s, scored_field(protocol)) for s in summaries], seconds
+
+
+def guard_rates(summaries: list[Summary], field_name: str) -> dict:
+    """What the guard replaced, by reason code: the share of outputs whose model text held an unsupported number,
+    a novel rare word, or too many novel words (a text can have the first two at once)."""
+    codes = [summary.fallback.get(field_name, []) for summary in summaries]
+    n = len(codes) or 1
+    share = lambda reason: sum(reason in c for c in codes) / n  # noqa: E731
+    return {"outputs_replaced": sum(bool(c) for c in codes) / n,
+            "replaced_for_a_number": share(Reason.UNSUPPORTED_NUMBER),
+            "replaced_for_a_rare_word": share(Reason.NOVEL_RARE_WORD),
+            "replaced_for_novel_words": share(Reason.NOVEL_WORDS)}
+
+
+def prediction_row(article: Article, summary: Summary, *, protocol: str, reference: str, scores: dict) -> dict:
+    """One line of predictions-<engine>.jsonl: the record every path writes (summarizer.record, without
+    `cleaned_text`: the corpus has it) plus what evaluation adds: `protocol`, `scored` (the field scored),
+    `reference`, `scores` (this item's ROUGE F1) and the corpus `source`."""
+    record = ArticleResult.from_summary(article, summary, url=article.url).to_dict()
+    del record["cleaned_text"]
+    return {**record, "protocol": protocol, "scored": scored_field(protocol), "reference": reference,
+            "scores": scores, "source": article.source}
 
 
 def _provenance(engine: Engine, settings: GenerationSettings) -> dict:
@@ -150,31 +181,24 @@ def evaluate(engines: list[Engine], articles: list[Article], protocol: str, sett
     if out:
         out.mkdir(parents=True, exist_ok=True)
     indexes = [SourceIndex(article.text) for article in prepared.inputs]
+    field_name = scored_field(protocol)
     for engine in engines:
-        fallbacks: list[str] = []
-        predictions, seconds = run_engine(engine, prepared, protocol, settings, progress=progress,
-                                          fallbacks=fallbacks)
+        summaries, seconds = engine_outputs(engine, prepared, protocol, settings, progress=progress)
+        predictions = [getattr(s, field_name) for s in summaries]
         rouge = rouge_report(predictions, prepared.references, stemmer=stemmer, scorer=scorer)
         supports = [index.check(pred) for index, pred in zip(indexes, predictions)]
-        n = len(predictions)
-        # What the guard replaced: the model's own outputs that held an unsupported number or a novel rare word, or
-        # too many novel words.
-        guard = {"outputs_replaced": sum(bool(f) for f in fallbacks) / n,
-                 "replaced_for_a_number": sum("أرقام" in f for f in fallbacks) / n,
-                 "replaced_for_a_rare_word": sum("نادرة" in f for f in fallbacks) / n,
-                 "replaced_for_novel_words": sum("من كلماته غير واردة" in f for f in fallbacks) / n}
         row = {"engine": engine.name, "seconds": round(seconds, 2), **{k: rouge["scores"][k] for k in ROUGE_TYPES},
-               "faithfulness": summarize_rates(supports), "guard": guard, **_provenance(engine, settings)}
+               "faithfulness": summarize_rates(supports), "guard": guard_rates(summaries, field_name),
+               **_provenance(engine, settings)}
         if protocol in HEADLINE_PROTOCOLS:
             row["bleu"] = corpus_bleu(predictions, prepared.references)
         report["rows"].append(row)
         if out:
             with open(out / f"predictions-{engine.name.replace('/', '_')}.jsonl", "w", encoding="utf-8") as handle:
-                for article, pred, ref, item, support, fallback in zip(
-                        prepared.inputs, predictions, prepared.references, rouge["items"], supports, fallbacks):
-                    handle.write(json.dumps({"id": article.id, "source": article.source, "prediction": pred,
-                                             "reference": ref, **item, "faithfulness": support.to_dict(),
-                                             "fallback": fallback}, ensure_ascii=False) + "\n")
+                for article, summary, ref, item in zip(prepared.inputs, summaries, prepared.references,
+                                                       rouge["items"]):
+                    handle.write(json.dumps(prediction_row(article, summary, protocol=protocol, reference=ref,
+                                                           scores=item), ensure_ascii=False) + "\n")
     if out:
         (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report

@@ -17,6 +17,8 @@ from .article import Article
 from .text import content_tokens, split_sentences, word_count
 
 HEADLINE_MAX_WORDS = 14
+HEADLINE_MAX_CHARS = 150
+"""A headline's most characters: 14 long Arabic words fit; one 200,000-character "word" does not."""
 
 # A news lead often opens with a dateline: "دبي، الإمارات العربية المتحدة (CNN)— ", "الرياض - واس:".
 _DATELINE = re.compile(r"^[^.!؟?\n]{0,60}?\((?:[A-Za-z .]{2,20}|[\u0600-\u06ff ]{2,20})\)\s*[-–—:]+\s*")
@@ -117,7 +119,8 @@ def _rank(sentences: list[str], vectors, position_weight: float = 0.5, damping: 
 # --- a learned sentence scorer ----------------------------------------------------------------------------------
 # TextRank alone does not know what a news lead looks like: on the lead protocol it only ties Lead-1. A linear
 # model over a few per-sentence features, fitted on the training split to predict each sentence's ROUGE against
-# the article's own lead paragraph (`python -m finetune.extractive`), ranks the sentence that restates the story.
+# the article's own lead paragraph (`python -m summarizer.finetune.extractive`), ranks the sentence that restates
+# the story.
 # The weights ship in the package; without them the ranker falls back to TextRank.
 SCORER_PATH = Path(__file__).parent / "data" / "sentence_scorer.json"
 FEATURES = ("first", "second", "third", "fourth", "log_position", "relative_position", "textrank", "textrank_top",
@@ -182,7 +185,7 @@ class SentenceScorer:
         data = json.loads(text)
         if tuple(data.get("features", ())) != FEATURES:
             raise ValueError("sentence scorer: its features differ from this version's; refit it "
-                             "(python -m finetune.extractive)")
+                             "(python -m summarizer.finetune.extractive)")
         return cls(tuple(data["weights"]), tuple(data["mean"]), tuple(data["scale"]), data.get("about", ""))
 
 
@@ -232,10 +235,13 @@ def summary_from_ranked(ranked: RankedArticle, *, sentences: int = 3, redundancy
     candidates, scores, vectors = ranked.sentences, ranked.scores, ranked.vectors
     chosen: list[int] = []
     words = 0
+    # Fragments ("وأضاف:") are passed over when there is choice, but an article of only short sentences
+    # ("ارتفع الذهب. هبط النفط.") is summarized from them rather than left without a summary.
+    skip_short = len(candidates) > sentences and any(word_count(s) >= 5 for s in candidates)
     for i in sorted(range(len(candidates)), key=lambda i: -scores[i]):
         if len(chosen) >= sentences or (min_words and words >= min_words):
             break
-        if word_count(candidates[i]) < 5 and len(candidates) > sentences:
+        if skip_short and word_count(candidates[i]) < 5:
             continue
         if any(float(vectors[i] @ vectors[j]) > redundancy for j in chosen):
             continue
@@ -314,10 +320,13 @@ def _cut_point(words: list[str], budget: int) -> int:
     return budget
 
 
-def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
+def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS,
+                     max_chars: int = HEADLINE_MAX_CHARS) -> str:
     """Cut a sentence into a headline: no dateline, circumstantial lead-in or short asides, "speaker: statement"
-    for reported speech, at most `max_words` words, ending at a clause boundary when one is near, and on a content
-    word."""
+    for reported speech, at most `max_words` words and `max_chars` characters, ending at a clause boundary when
+    one is near, and on a content word."""
+    if len(sentence) > max_chars * 4:  # the rules below look at the start only; a giant sentence costs no more
+        sentence = sentence[: max_chars * 4]
     sentence = _drop_lead_ins(strip_dateline(sentence).strip().rstrip(".!؟?؛").strip())
     prefix = ""
     said = _SAID_COLON.match(sentence)
@@ -336,7 +345,6 @@ def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
     budget = max(4, max_words - len(prefix.split()))
     words = sentence.split()
     if len(words) > budget:
-        # Prefer the last clause boundary after at least 60% of the budget; else a hard cut.
         words = words[: _cut_point(words, budget)]
     while len(words) > 3 and words[-1].strip("\"'«»،,:") in _DANGLING:
         words.pop()
@@ -344,4 +352,13 @@ def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS) -> str:
     text = re.sub(r"\s*،\s*", "، ", prefix + text).strip()
     if text.count('"') % 2:  # a quotation cut in half reads as an error
         text = text.replace('"', "")
-    return text
+    return _cut_chars(text, max_chars)
+
+
+def _cut_chars(text: str, max_chars: int) -> str:
+    """At most `max_chars` characters: whole words when a space falls in the second half, else a hard cut."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars + 1].rfind(" ")
+    text = text[:cut] if cut > max_chars // 2 else text[: max_chars - 1] + "…"
+    return text.rstrip(" ،,:")

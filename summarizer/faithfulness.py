@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .reasons import Note, Reason
 from .text import content_tokens, light_stem, normalize, stopwords, tokens
 
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background_freq.tsv.gz"
@@ -105,13 +106,14 @@ class Support:
         """No unsupported number and no novel rare word: the output's facts can be found in the input."""
         return not self.unsupported_numbers and not self.novel_rare_words
 
-    def reason(self) -> str:
-        parts = []
+    def notes(self, field: str | None = None) -> list[Note]:
+        """Why the text is not supported (empty when it is): its unsupported numbers, its novel rare words."""
+        notes = []
         if self.unsupported_numbers:
-            parts.append("أرقام غير واردة في المقال: " + "، ".join(self.unsupported_numbers))
+            notes.append(Note(Reason.UNSUPPORTED_NUMBER, field, {"items": list(self.unsupported_numbers)}))
         if self.novel_rare_words:
-            parts.append("أسماء أو كلمات نادرة غير واردة في المقال: " + "، ".join(self.novel_rare_words))
-        return "؛ ".join(parts)
+            notes.append(Note(Reason.NOVEL_RARE_WORD, field, {"items": list(self.novel_rare_words)}))
+        return notes
 
     def to_dict(self) -> dict:
         return {**asdict(self), "novel_rate": round(self.novel_rate, 4), "supported": self.supported}

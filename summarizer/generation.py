@@ -6,11 +6,12 @@ The model side knows nothing about page cleaning: it receives article paragraphs
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Annotated, Literal
 
+from .settings import Range, field_problems, shown
 from .text import split_sentences, normalize
 
 TASK_FORMAT_FILE = "summarizer_task.json"
@@ -19,75 +20,92 @@ TASKS = ("summary", "headline")
 
 @dataclass(kw_only=True)
 class GenerationSettings:
-    """How to generate. Deterministic by default (greedy or beam search, no sampling)."""
+    """How to generate. Deterministic by default (greedy or beam search, no sampling).
 
-    max_new_tokens: int = 96
-    """Most new tokens for a summary."""
-    headline_max_new_tokens: int = 32
-    """Most new tokens for a headline."""
-    num_beams: int = 1
-    """Beam width; 1 is greedy decoding (fastest on a CPU)."""
-    num_candidates: int = 1
+    Every number has a range (its `Range`, enforced by the settings layer and shown by the CLI, the API and the
+    web controls). The ranges bound what one forward pass can hold: at most batch_size × num_beams = 512
+    sequences of max_input_tokens + max_new_tokens ≤ 2,304 positions; a server also caps their product per request
+    (service.check_work), because each factor in range does not make the product small.
+    """
+
+    max_new_tokens: Annotated[int, Range(1, 256)] = 96
+    """Most new tokens for a summary (at most 256: several times a two-sentence news summary)."""
+    headline_max_new_tokens: Annotated[int, Range(1, 64)] = 32
+    """Most new tokens for a headline (at most 64: twice what a 14-word headline takes)."""
+    num_beams: Annotated[int, Range(1, 8)] = 1
+    """Beam width; 1 is greedy decoding (fastest on a CPU). Memory and time grow with it (at most 8)."""
+    num_candidates: Annotated[int, Range(1, 8)] = 1
     """Candidates kept from the beams and reranked by likelihood and faithfulness (at most num_beams)."""
-    length_penalty: float = 1.0
-    """Beam-search length penalty (>1 favours longer outputs)."""
-    no_repeat_ngram_size: int = 3
+    length_penalty: Annotated[float, Range(0.1, 5.0)] = 1.0
+    """Beam-search length penalty (>1 favours longer outputs; further out, length outweighs likelihood)."""
+    no_repeat_ngram_size: Annotated[int, Range(0, 10)] = 3
     """Forbid repeating any n-gram of this size (0 disables)."""
-    repetition_penalty: float = 1.1
-    """Penalty on tokens already generated (1.0 disables)."""
-    source_boost: float = 0.0
+    repetition_penalty: Annotated[float, Range(1.0, 3.0)] = 1.1
+    """Penalty on tokens already generated (1.0 disables; below 1 would reward repeating)."""
+    source_boost: Annotated[float, Range(0.0, 10.0)] = 0.0
     """Logit bonus for tokens that occur in the article (source-aware decoding; 0 disables)."""
     strict_source: bool = False
     """Allow only tokens of the article and a short list of function words and punctuation."""
     guard: bool = True
     """Replace a model headline or summary holding a number or a rare word the article lacks with the
     extractive one, and say so in the result."""
-    guard_novel_rate: float = 0.34
+    guard_novel_rate: Annotated[float, Range(0.0, 1.0)] = 0.34
     """The guard also replaces a model text when more than this share of its content words are absent from the
     article (1 = never): a headline a third new is likely to assert what the article does not (on the ANT dev
     split this cut model headlines' novel words from 21% to 9% at no ROUGE cost)."""
     model_fields: str = ""
     """Fields a model engine writes, comma-separated (headline, summary); the others are the extractive engine's.
     Empty: what the model's adapter recommends (chosen on the dev split, saved with it), else both."""
-    max_input_tokens: int = 0
+    max_input_tokens: Annotated[int, Range(0, 2048)] = 0
     """Token budget for the article text (0 = the budget the model was trained with, saved with it); longer
-    articles are cut at paragraph/sentence boundaries."""
-    batch_size: int = 8
-    """Articles per forward pass (batches are formed from length-sorted inputs)."""
-    summary_sentences: int = 2
-    """Most sentences in an extractive summary."""
-    summary_min_words: int = 25
+    articles are cut at paragraph/sentence boundaries. At most 2,048: the shipped adapter was trained on 128, and
+    attention memory grows with the square of this."""
+    batch_size: Annotated[int, Range(1, 64)] = 8
+    """Articles per forward pass (batches are formed from length-sorted inputs); memory grows with it (at most
+    64)."""
+    summary_sentences: Annotated[int, Range(1, 10)] = 2
+    """Most sentences in an extractive summary (a summary of more than 10 is the article)."""
+    summary_min_words: Annotated[int, Range(0, 200)] = 25
     """An extractive summary adds its next-best sentence only while it is shorter than this many words (0: always
     summary_sentences sentences). News leads run 25-30 words: one full sentence, or two short ones."""
+    num_headlines: Annotated[int, Range(1, 5)] = 3
+    """Headline candidates returned, best first (the editor picks one; `headline` is the first). A model engine
+    writes this many or more, checks each against the article and ranks the supported ones first."""
+    headline_max_words: Annotated[int, Range(4, 30)] = 14
+    """Most words in a headline (a model headline over it is not shown; an extractive one is cut to it)."""
+    summary_length: Literal["sentence", "short", "bullets"] = "sentence"
+    """sentence: one sentence (or two short ones, see summary_min_words); short: a paragraph of 2-3 sentences;
+    bullets: 3-5 key facts, one sentence each (the record's summary_points; summary joins them)."""
+    check: bool = True
+    """Check headlines and summaries with the trained consistency checker (summarizer.check) where it is
+    installed: each gets a verdict (supported, unsupported, contradicted), a score and the article sentences that
+    support it; a model headline the checker does not support is not shown."""
 
     def problems(self) -> list[str]:
-        errors = []
-        for name in ("max_new_tokens", "headline_max_new_tokens", "num_beams", "num_candidates", "batch_size",
-                     "summary_sentences"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                errors.append(f"{name} must be a positive integer, got {value!r}")
-        for name in ("max_input_tokens", "no_repeat_ngram_size", "summary_min_words"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                errors.append(f"{name} must be an integer >= 0, got {value!r}")
-        for name in ("length_penalty", "repetition_penalty"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-                errors.append(f"{name} must be a positive number, got {value!r}")
-        if not isinstance(self.guard_novel_rate, (int, float)) or isinstance(self.guard_novel_rate, bool) or \
-                not math.isfinite(self.guard_novel_rate) or not 0 <= self.guard_novel_rate <= 1:
-            errors.append(f"guard_novel_rate must be a number from 0 to 1, got {self.guard_novel_rate!r}")
-        if not isinstance(self.source_boost, (int, float)) or not math.isfinite(self.source_boost) or \
-                self.source_boost < 0:
-            errors.append(f"source_boost must be a number >= 0, got {self.source_boost!r}")
-        unknown = [f for f in self.model_fields.split(",") if f.strip() and f.strip() not in TASKS]
-        if unknown:
-            errors.append(f"model_fields: unknown field(s) {', '.join(unknown)} (headline, summary)")
+        """Every bad value (type, range) and every bad combination; user values are never echoed."""
+        errors = field_problems(self)
+        if isinstance(self.model_fields, str) and \
+                any(f.strip() and f.strip() not in TASKS for f in self.model_fields.split(",")):
+            errors.append(f"model_fields: unknown field(s); name only {' and '.join(TASKS)}, comma-separated, or "
+                          "leave it empty")
         if isinstance(self.num_candidates, int) and isinstance(self.num_beams, int) and \
                 self.num_candidates > self.num_beams >= 1:
-            errors.append(f"num_candidates ({self.num_candidates}) cannot exceed num_beams ({self.num_beams})")
+            errors.append(f"num_candidates ({shown(self.num_candidates)}) cannot exceed num_beams "
+                          f"({shown(self.num_beams)})")
         return errors
+
+    def pass_tokens(self, articles: int, model_input_tokens: int) -> int:
+        """Token positions one forward pass holds, which generation memory grows with (the KV cache; attention
+        besides): min(batch_size, articles) × num_beams sequences of input + new tokens. `model_input_tokens` is
+        the model's own budget, used where max_input_tokens is 0."""
+        inputs = self.max_input_tokens or model_input_tokens
+        new = max(self.max_new_tokens, self.headline_max_new_tokens)
+        return min(self.batch_size, max(1, articles)) * self.num_beams * (inputs + new)
+
+    def decode_steps(self, articles: int) -> int:
+        """Sequence-steps of decoding `articles` articles, which generation time grows with: each article's beams
+        run for up to the summary's and the headline's new tokens. Candidates come from the beams and add none."""
+        return articles * self.num_beams * (self.max_new_tokens + self.headline_max_new_tokens)
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerationSettings":

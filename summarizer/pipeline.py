@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from .clean import MAX_PAGE_CHARS, CleanedPage, clean_page
 from .corpora import decode_text
 from .engines import Engine
-from .errors import InputError
-from .faithfulness import SourceIndex
+from .errors import InputError, InputTooLarge
 from .generation import GenerationSettings
+from .reasons import Note, Reason
 from .record import ArticleResult
 
 
@@ -24,14 +24,18 @@ class PageResult:
     articles: list[ArticleResult]
     removed: list[dict] = field(default_factory=list)
     error: str | None = None
+    problem: InputError | None = field(default=None, repr=False, compare=False)
+    """The error itself, for callers that act on its type (the API's status codes); `error` is its message."""
 
 
 def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: GenerationSettings,
-                    *, urls: dict[str, str] | None = None) -> list[PageResult]:
+                    *, urls: dict[str, str] | None = None,
+                    admit: Callable[[int], None] | None = None) -> list[PageResult]:
     """Clean each (page_id, text) and summarize every article of every page in one batched engine call.
 
     A page that cannot be used gives a PageResult with `error` set (and one error record), never an exception, so
-    one bad page does not cost the others; callers decide whether that is fatal.
+    one bad page does not cost the others; callers decide whether that is fatal. `admit(article_count)` runs
+    after cleaning and before any summarizing: a server's work budget raises there, for the whole call.
     """
     cleaned: list[CleanedPage | InputError] = []
     for page_id, text in pages:
@@ -40,6 +44,8 @@ def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: Gene
         except InputError as exc:
             cleaned.append(exc)
     articles = [a for page in cleaned if isinstance(page, CleanedPage) for a in page.articles]
+    if admit is not None:
+        admit(len(articles))
     started = time.perf_counter()
     summaries = engine.summarize(articles, settings=settings) if articles else []
     per_article = round((time.perf_counter() - started) / max(1, len(articles)), 3)
@@ -48,23 +54,20 @@ def summarize_pages(pages: list[tuple[str, str]], engine: Engine, settings: Gene
         url = (urls or {}).get(page_id)
         if isinstance(page, InputError):
             results.append(PageResult(page=page_id, articles=[ArticleResult.failed(page_id, str(page), page=page_id,
-                                                                                      url=url)], error=str(page)))
+                                                                                      url=url)], error=str(page),
+                                      problem=page))
             continue
         out = []
         for position, article in enumerate(page.articles):
             summary = summaries[k]
             k += 1
-            index = SourceIndex(article.text)
-            faithfulness = {task: index.check(getattr(summary, task)).to_dict() for task in ("headline", "summary")}
-            warnings = list(summary.warnings)
-            if len(page.articles) > 1 and position == 0:
-                warnings.append(f"تحتوي الصفحة على {len(page.articles)} مقالات؛ لُخّص كل منها على حدة")
-            out.append(ArticleResult(id=article.id, page=page_id, url=url, title=article.title,
-                                     headline=summary.headline, summary=summary.summary, engine=summary.engine,
-                                     secondary=position > 0, truncated=summary.truncated,
-                                     fallback=dict(summary.fallback), faithfulness=faithfulness,
-                                     warnings=warnings, cleaned_text=article.text,
-                                     timings={"summarize": per_article}))
+            notes = [Note(Reason.SEVERAL_ARTICLES, params={"count": len(page.articles)})] \
+                if len(page.articles) > 1 and position == 0 else []
+            # An "ok" record with an empty field and no word of why would pass for a result.
+            notes += [Note(Reason.EMPTY_FIELD, task) for task in ("headline", "summary")
+                      if not getattr(summary, task).strip()]
+            out.append(ArticleResult.from_summary(article, summary, notes=notes, page=page_id, url=url,
+                                                  secondary=position > 0, timings={"summarize": per_article}))
         results.append(PageResult(page=page_id, articles=out, removed=[asdict(r) for r in page.removed]))
     return results
 
@@ -85,7 +88,7 @@ def read_limited(handle: BinaryIO, name: str, *, max_chars: int = MAX_PAGE_CHARS
         chunks.append(chunk)
         size += len(chunk)
     if size > limit:
-        raise InputError(f"{name}: over the size limit for one page ({max_chars:,} characters)")
+        raise InputTooLarge(f"{name}: over the size limit for one page ({max_chars:,} characters)")
     return decode_text(b"".join(chunks), name)
 
 

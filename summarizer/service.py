@@ -1,8 +1,10 @@
 """What the web demo and the JSON API share: engines loaded once (lazily), request validation, a bounded queue.
 
-Requests are hostile until checked: bodies over the size limit are refused before they are read whole, validation
-errors name the field without echoing the input back, and a client can only use the engines this server was
-started to serve (weightless engines always; a model engine only when it is the server's own).
+Requests are hostile until checked: bodies over the size limit are refused before they are read whole (and a body
+that stops arriving is answered within a deadline), validation errors name the field without echoing the input
+back, every setting is held to its range, a request's total work on a model engine is capped (check_work), and a
+client can only use the engines this server was started to serve (weightless engines always; a model engine only
+when it is the server's own). Errors become HTTP statuses by their type (STATUS), never by their wording.
 """
 
 from __future__ import annotations
@@ -18,29 +20,38 @@ import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .clean import MAX_PAGE_CHARS
-from .engines import MODEL_ENGINES, check_engine_name, engine_names, make_engine
-from .errors import ConfigError, InputError, ModelLoadError
-from .generation import GenerationSettings
+from .engines import MODEL_ENGINES, EngineSettings, check_engine_name, engine_names, make_engine
+from .errors import ConfigError, InputError, InputTooLarge, ModelLoadError, SummarizerError, WorkTooLarge
+from .generation import GenerationSettings, with_recommended
 from .pipeline import summarize_pages
 from .record import CSV_COLUMNS, csv_row
-from .settings import build, pydantic_model
+from .settings import MAX_WAITING, build, pydantic_model
 
 MAX_PAGES_PER_REQUEST = 32
 # A page is at most MAX_PAGE_CHARS characters; JSON may escape each as \uXXXX (6 bytes). Room for a batch of a few
 # full pages; larger batches belong to `summarizer batch`.
 MAX_BODY_BYTES = 8 * 1024 * 1024
+BODY_READ_SECONDS = 30.0
+"""The whole body must arrive within this (8 MB at 270 KB/s): a Content-Length larger than what is sent, or a
+trickle, does not hold a connection open until the client gives up."""
+MAX_PASS_TOKENS = 16_384
+"""Token positions one forward pass of a model engine may hold for a request (check_work). Generation memory grows
+with them: gemma-3-270m's float32 KV cache is 36 KB a position (18 layers × 1 KV head × 256 × K and V), so about
+600 MB here; at the default settings the shipped model's pass of 8 articles holds 1,792."""
+MAX_DECODE_STEPS = 32_768
+"""Sequence-steps of decoding one request may take on a model engine (check_work), which its time grows with:
+256 articles at the default settings, or 12 at 8 beams and the longest summary and headline."""
+RETRY_AFTER_SECONDS = 5
+"""What a 503 from a full queue tells a client to wait (a default-model request takes about a second or two)."""
 
 
 class Engines:
-    """Engines by name, each built on first use and then reused (a model is never loaded per request)."""
+    """Engines by name, each built on first use and then reused (a model is never loaded per request): the server's
+    own engine, as its EngineSettings say, and every engine that needs no weights."""
 
-    def __init__(self, default: str | None = None, model: str | None = None, adapter: str | None = None,
-                 backend: str | None = None):
-        self.default = check_engine_name(default or os.environ.get("SUMMARIZER_ENGINE", "default"))
-        if model is not None and self.default not in MODEL_ENGINES:
-            self.default = "model"
-        self.model, self.adapter = model, adapter
-        self.backend = backend or os.environ.get("SUMMARIZER_BACKEND") or None
+    def __init__(self, settings: EngineSettings | None = None):
+        self.settings = (settings or EngineSettings()).check()
+        self.default = "model" if self.settings.model else self.settings.engine
         self._engines: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -55,9 +66,52 @@ class Engines:
             raise ConfigError(f"engine {name!r} is not served here (this server serves: {', '.join(self.allowed())})")
         with self._lock:
             if name not in self._engines:
-                model = self.model if name in MODEL_ENGINES else None
-                self._engines[name] = make_engine(name, model=model, adapter=self.adapter, backend=self.backend)
+                own = self.settings if name == self.default else EngineSettings(engine=name)
+                self._engines[name] = make_engine(own)
             return self._engines[name]
+
+
+def check_work(engine, settings: GenerationSettings, articles: int) -> None:
+    """WorkTooLarge, naming the settings, when summarizing `articles` articles with `settings` on a model engine
+    would hold more than MAX_PASS_TOKENS in one forward pass or take more than MAX_DECODE_STEPS. Weightless engines
+    do no decoding: their cost is linear in the text, which the page and body limits bound."""
+    backend = getattr(engine, "backend", None)
+    if backend is None:
+        return
+    fmt = backend.task_format
+    effective = with_recommended(settings, fmt.generation)  # what the engine will run with
+    problems = []
+    tokens = effective.pass_tokens(articles, fmt.input_tokens)
+    if tokens > MAX_PASS_TOKENS:
+        problems.append(f"one forward pass would hold {tokens:,} token positions (batch_size × num_beams × "
+                        f"(max_input_tokens + max_new_tokens)), over this server's {MAX_PASS_TOKENS:,}; lower "
+                        "batch_size, num_beams or max_input_tokens")
+    steps = effective.decode_steps(articles)
+    if steps > MAX_DECODE_STEPS:
+        problems.append(f"{articles:,} articles × num_beams × (max_new_tokens + headline_max_new_tokens) is "
+                        f"{steps:,} decoding steps, over this server's {MAX_DECODE_STEPS:,} a request; lower "
+                        "num_beams, max_new_tokens or headline_max_new_tokens, or send fewer pages")
+    if problems:
+        raise WorkTooLarge("this request asks for too much work: " + "; ".join(problems))
+
+
+def summarize_many(engines: Engines, texts: list[str], settings: dict | GenerationSettings | None = None, *,
+                   page_ids: list[str | None] | None = None, engine: str | None = None) -> list[dict | InputError]:
+    """Pages -> for each, {"articles", "removed", "engine", "seconds" (its share)} or the InputError it gave.
+
+    All pages are summarized in one batched call, after check_work on the request's articles (WorkTooLarge for
+    the whole request). Raises ConfigError for bad settings or an engine not served here."""
+    generation = settings if isinstance(settings, GenerationSettings) else build(GenerationSettings, settings)
+    chosen = engines.get(engine)
+    pages = [(page_id or "", text) for page_id, text in zip(page_ids or [None] * len(texts), texts, strict=True)]
+    started = time.perf_counter()
+    results = summarize_pages(pages, chosen, generation, admit=lambda n: check_work(chosen, generation, n))
+    elapsed = time.perf_counter() - started
+    total = sum(len(page.articles) for page in results if not page.error) or 1
+    return [(page.problem or InputError(page.error)) if page.error else
+            {"articles": [a.to_dict() for a in page.articles], "removed": page.removed, "engine": chosen.name,
+             "seconds": round(elapsed * len(page.articles) / total if len(results) > 1 else elapsed, 3)}
+            for page in results]
 
 
 def summarize_text(engines: Engines, text: str, settings: dict | GenerationSettings | None = None,
@@ -65,14 +119,10 @@ def summarize_text(engines: Engines, text: str, settings: dict | GenerationSetti
     """One page -> {"articles": [...], "removed": [...], "engine", "seconds"}; raises InputError/ConfigError."""
     if not isinstance(text, str):
         raise InputError("'text' must be a string")
-    generation = settings if isinstance(settings, GenerationSettings) else build(GenerationSettings, settings)
-    chosen = engines.get(engine)
-    started = time.perf_counter()
-    (page,) = summarize_pages([(page_id or "", text)], chosen, generation)
-    if page.error:
-        raise InputError(page.error)
-    return {"articles": [a.to_dict() for a in page.articles], "removed": page.removed, "engine": chosen.name,
-            "seconds": round(time.perf_counter() - started, 3)}
+    (result,) = summarize_many(engines, [text], settings, page_ids=[page_id], engine=engine)
+    if isinstance(result, InputError):
+        raise result
+    return result
 
 
 class BoundedQueue:
@@ -96,8 +146,17 @@ class BoundedQueue:
             self.pending -= 1
 
 
-class QueueFull(Exception):
-    pass
+class QueueFull(SummarizerError):
+    """Every worker is busy and the waiting line is full: the client should retry (503 with Retry-After)."""
+
+
+# The HTTP status of each error type; an error takes that of its nearest listed class (type(exc).__mro__).
+STATUS = {QueueFull: 503, ModelLoadError: 503, InputTooLarge: 413, InputError: 400, WorkTooLarge: 422,
+          ConfigError: 422, SummarizerError: 400}
+
+
+def status_for(exc: SummarizerError) -> int:
+    return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
 SettingsModel = pydantic_model(GenerationSettings, name="GenerationSettings")
@@ -117,32 +176,30 @@ class SummarizeRequest(BaseModel):
 
 class BodyLimit:
     """ASGI middleware: 413 for a body over `limit` bytes, from Content-Length or while it streams in, before the
-    application parses any of it."""
+    application parses any of it; 408 when the body has not all arrived within `deadline` seconds. Both close the
+    connection (the unread rest of a body cannot be skipped)."""
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int = MAX_BODY_BYTES, deadline: float = BODY_READ_SECONDS):
+        self.app, self.limit, self.deadline = app, limit, deadline
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or len(declared) > 12 or int(declared) > self.limit):
             return await self._refuse(send)
-        # Read the body here, at most `limit` bytes of it, then hand it on: a body streamed without a length
-        # is cut off at the limit instead of being read whole.
-        chunks, seen = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            seen += len(chunks[-1])
-            if seen > self.limit:
-                return await self._refuse(send)
-            if not message.get("more_body"):
-                break
-        body, delivered = b"".join(chunks), False
+        try:
+            async with asyncio.timeout(self.deadline):
+                body = await self._read(receive)
+        except TimeoutError:
+            return await self._refuse(send, 408, f"the request body did not all arrive within {self.deadline:g} "
+                                      "seconds (is Content-Length larger than the body sent?)")
+        if body is None:
+            return  # the client went away
+        if len(body) > self.limit:
+            return await self._refuse(send)
+        delivered = False
 
         async def replay():
             nonlocal delivered
@@ -153,10 +210,25 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send):
-        body = json.dumps({"error": f"the request body is over the limit of {self.limit:,} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    async def _read(self, receive) -> bytes | None:
+        """The body, read here and at most `limit` + 1 chunk of it (a body streamed without a length is cut off at
+        the limit instead of being read whole); None when the client went away."""
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit or not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _refuse(self, send, status: int = 413, message: str | None = None):
+        message = message or f"the request body is over the limit of {self.limit:,} bytes"
+        body = json.dumps({"error": message}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -169,7 +241,7 @@ def describe_validation(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
+def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAITING):
     """A FastAPI app with POST /api/summarize (one text or a list), documented by its OpenAPI schema."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
@@ -179,8 +251,12 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
     api.add_middleware(BodyLimit)
     queue = BoundedQueue(workers, max_waiting)
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse(status_code=status, content={"error": message})
+    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"error": message}, headers=headers)
+
+    def failure(exc: SummarizerError) -> JSONResponse:
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, QueueFull) else None
+        return error(status_for(exc), str(exc), retry)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):
@@ -190,13 +266,9 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
         return summarize_text(engines, text, settings, engine=engine)
 
     def many(texts: list[str], engine: str | None, settings: GenerationSettings) -> dict:
-        results = []
-        for text in texts:  # per-item errors: one bad page does not fail the batch
-            try:
-                results.append(summarize_text(engines, text, settings, engine=engine))
-            except InputError as exc:
-                results.append({"error": str(exc)})
-        return {"results": results}
+        # per-item errors: one bad page does not fail the batch
+        return {"results": [{"error": str(result)} if isinstance(result, InputError) else result
+                            for result in summarize_many(engines, texts, settings, engine=engine)]}
 
     @api.post("/api/summarize", summary="Headline and summary for each article on an Arabic news page")
     async def summarize(request: SummarizeRequest):
@@ -204,18 +276,13 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = 16):
             return error(422, "send exactly one of 'text' (one page) or 'texts' (a list of pages)")
         try:
             settings = build(GenerationSettings, request.settings.model_dump(exclude_none=True))
-            engines.get(request.engine)  # refuse an engine this server does not serve before queueing
+            # Before queueing: an engine this server does not serve, and settings too costly for even one article.
+            check_work(engines.get(request.engine), settings, 1)
             if request.texts is not None:
                 return await queue.run(many, request.texts, request.engine, settings)
             return await queue.run(one, request.text, request.engine, settings)
-        except QueueFull as exc:
-            return error(503, str(exc))
-        except InputError as exc:
-            return error(413 if "over the limit" in str(exc) else 400, str(exc))
-        except ConfigError as exc:
-            return error(422, str(exc))
-        except ModelLoadError as exc:
-            return error(503, str(exc))
+        except SummarizerError as exc:
+            return failure(exc)
 
     @api.get("/api/health")
     async def health():

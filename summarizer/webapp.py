@@ -1,7 +1,8 @@
 """Web demo (Gradio) and JSON API in one server: `summarizer serve` (or `python app.py`).
 
-Environment: SUMMARIZER_ENGINE (the engine the UI starts with and the API uses when a request names none),
-SUMMARIZER_BACKEND (hf or ct2 for model engines). The API is POST /api/summarize (OpenAPI at /docs); the UI is at /.
+`build_app(engines, settings)` makes both (the API is POST /api/summarize, OpenAPI at /docs; the UI is at /); the
+engine the UI starts with and the API serves when a request names none is the one `engines` was given. Importing
+this module builds nothing.
 
 Everything a page holds is shown as text, never as markup (a scraped line may carry <img> or ![](...)), and the
 batch tab reads only files that were uploaded through the page: the app is mounted on FastAPI, where Gradio's own
@@ -10,8 +11,8 @@ path checks are off, so the check is made here.
 
 from __future__ import annotations
 
+import functools
 import html
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -27,9 +28,8 @@ from .pipeline import read_page_file
 from .record import ArticleResult
 from .samples import sample_pages
 from .service import Engines, build_api, results_to_files, summarize_text
-from .settings import describe
+from .settings import ServeSettings, describe
 
-engines = Engines()
 UNSUPPORTED = "غير وارد في المقال"
 
 # Arabic labels for the settings; a field without one is shown with its docstring (so a new setting still appears).
@@ -93,7 +93,7 @@ def settings_from_ui(values) -> dict:
     return out
 
 
-def summarize_paste(text, engine, *values):
+def summarize_paste(engines: Engines, text, engine, *values):
     """Paste tab: headline, summary, marks, cleaned text of the main article; notes and other articles below."""
     try:
         result = summarize_text(engines, text, settings_from_ui(values), engine=engine)
@@ -113,7 +113,7 @@ def summarize_paste(text, engine, *values):
     return main["headline"], main["summary"], marks, main["cleaned_text"], "\n\n".join(notes), other_md
 
 
-def summarize_files(files, engine, *values, progress=gr.Progress()):
+def summarize_files(engines: Engines, files, engine, *values, progress=gr.Progress()):
     """Batch tab: uploaded .txt pages and/or .jsonl files -> a preview table and JSON Lines / CSV downloads."""
     if not files:
         raise gr.Error("ارفع ملفا واحدا على الأقل بصيغة .txt أو .jsonl")
@@ -147,66 +147,82 @@ def summarize_files(files, engine, *values, progress=gr.Progress()):
 
 
 def setting_controls(cls=GenerationSettings) -> list:
-    """One control per settings field, generated from the dataclass (defaults and help included)."""
+    """One control per settings field, generated from the dataclass (defaults, help and bounds included)."""
     controls = []
     for info in describe(cls):
         label = LABELS.get(info.name, info.doc or info.name)
         common = dict(label=label, info=info.doc if info.name in LABELS else None, elem_id=f"setting-{info.name}")
+        bounds = dict(minimum=info.range.low, maximum=info.range.high) if info.range is not None else {}
         if info.type is bool:
             controls.append(gr.Checkbox(value=info.default, **common))
+        elif info.choices:
+            controls.append(gr.Dropdown(choices=list(info.choices), value=info.default, **common))
         elif info.type is int:
-            controls.append(gr.Number(value=info.default, precision=0, minimum=0, **common))
+            controls.append(gr.Number(value=info.default, precision=0, **{"minimum": 0, **bounds}, **common))
         elif info.type is float:
-            controls.append(gr.Number(value=info.default, **common))
+            controls.append(gr.Number(value=info.default, **bounds, **common))
         else:  # str, and any type without a dedicated control: typed as text, checked by the settings layer
             controls.append(gr.Textbox(value=str(info.default), **common))
     return controls
 
 
-SAMPLES = sample_pages()
-
-with gr.Blocks(title="ملخص الأخبار العربية") as demo:
-    gr.Markdown("# ملخص الأخبار العربية\nألصق مقالا إخباريا (حتى من صفحة منسوخة بكل ما فيها) لتحصل على عنوان "
-                "وملخص لكل مقال فيها. الكلمات التي لا يدعمها المقال تظهر مميزة لتتحقق منها.", rtl=True)
-    with gr.Accordion("الإعدادات", open=False):
-        served = engines.allowed()
-        engine_box = gr.Dropdown(served, value=engines.default if engines.default in served else "extractive",
-                                 label="المحرك", elem_id="engine")
-        controls = setting_controls()
-    with gr.Tab("لصق مقال"):
-        article_box = gr.Textbox(lines=12, max_length=MAX_PAGE_CHARS, rtl=True, label="نص المقال",
-                                 elem_id="article")
-        run_button = gr.Button("لخّص", variant="primary", elem_id="summarize")
-        headline_box = gr.Textbox(label="العنوان", rtl=True, elem_id="headline")
-        summary_box = gr.Textbox(label="الملخص", rtl=True, lines=4, elem_id="summary")
-        marks_box = gr.HighlightedText(label="التحقق: ما لا يدعمه المقال مميز", rtl=True, elem_id="marks",
-                                       color_map={UNSUPPORTED: "red"}, show_legend=True, combine_adjacent=True)
-        notes_md = gr.Markdown(rtl=True, elem_id="notes", sanitize_html=True)
-        others_md = gr.Markdown(rtl=True, elem_id="others", sanitize_html=True)
-        cleaned_box = gr.Textbox(label="النص كما رآه المحرك (بعد التنظيف)", rtl=True, lines=8, elem_id="cleaned")
-        gr.Examples([[p.read_text(encoding="utf-8")] for p in SAMPLES], inputs=[article_box], label="أمثلة")
-        run_button.click(summarize_paste, [article_box, engine_box, *controls],
-                         [headline_box, summary_box, marks_box, cleaned_box, notes_md, others_md], api_name=False)
-    with gr.Tab("دفعة ملفات"):
-        files_box = gr.File(file_count="multiple", file_types=[".txt", ".jsonl"], label="ملفات .txt أو .jsonl",
-                            elem_id="files")
-        batch_button = gr.Button("لخّص الملفات", variant="primary")
-        table = gr.Dataframe(headers=["الصفحة", "العنوان", "الملخص", "خطأ"], wrap=True, label="النتائج")
-        downloads = gr.File(label="تنزيل النتائج (JSON Lines / CSV)")
-        batch_button.click(summarize_files, [files_box, engine_box, *controls], [table, downloads], api_name=False)
-
-demo.queue(default_concurrency_limit=1, max_size=16)
-app = gr.mount_gradio_app(build_api(engines), demo, path="/")
-# Gradio checks that a file given to a function was uploaded (is in its upload folder) only for apps that were
-# launch()ed; a mounted app never is, and a crafted request could then name any server file, which Gradio copies
-# into its cache before our function runs. Mark the app launched so that check is on (uploaded_path checks again).
-demo.has_launched = True
+def build_demo(engines: Engines) -> gr.Blocks:
+    """The two tabs, their callbacks bound to `engines`."""
+    with gr.Blocks(title="ملخص الأخبار العربية") as demo:
+        gr.Markdown("# ملخص الأخبار العربية\nألصق مقالا إخباريا (حتى من صفحة منسوخة بكل ما فيها) لتحصل على عنوان "
+                    "وملخص لكل مقال فيها. الكلمات التي لا يدعمها المقال تظهر مميزة لتتحقق منها.", rtl=True)
+        with gr.Accordion("الإعدادات", open=False):
+            served = engines.allowed()
+            engine_box = gr.Dropdown(served, value=engines.default if engines.default in served else "extractive",
+                                     label="المحرك", elem_id="engine")
+            controls = setting_controls()
+        with gr.Tab("لصق مقال"):
+            article_box = gr.Textbox(lines=12, max_length=MAX_PAGE_CHARS, rtl=True, label="نص المقال",
+                                     elem_id="article")
+            run_button = gr.Button("لخّص", variant="primary", elem_id="summarize")
+            headline_box = gr.Textbox(label="العنوان", rtl=True, elem_id="headline")
+            summary_box = gr.Textbox(label="الملخص", rtl=True, lines=4, elem_id="summary")
+            marks_box = gr.HighlightedText(label="التحقق: ما لا يدعمه المقال مميز", rtl=True, elem_id="marks",
+                                           color_map={UNSUPPORTED: "red"}, show_legend=True, combine_adjacent=True)
+            notes_md = gr.Markdown(rtl=True, elem_id="notes", sanitize_html=True)
+            others_md = gr.Markdown(rtl=True, elem_id="others", sanitize_html=True)
+            cleaned_box = gr.Textbox(label="النص كما رآه المحرك (بعد التنظيف)", rtl=True, lines=8, elem_id="cleaned")
+            gr.Examples([[p.read_text(encoding="utf-8")] for p in sample_pages()], inputs=[article_box],
+                        label="أمثلة")
+            run_button.click(functools.partial(summarize_paste, engines), [article_box, engine_box, *controls],
+                             [headline_box, summary_box, marks_box, cleaned_box, notes_md, others_md], api_name=False)
+        with gr.Tab("دفعة ملفات"):
+            files_box = gr.File(file_count="multiple", file_types=[".txt", ".jsonl"], label="ملفات .txt أو .jsonl",
+                                elem_id="files")
+            batch_button = gr.Button("لخّص الملفات", variant="primary")
+            table = gr.Dataframe(headers=["الصفحة", "العنوان", "الملخص", "خطأ"], wrap=True, label="النتائج")
+            downloads = gr.File(label="تنزيل النتائج (JSON Lines / CSV)")
+            batch_button.click(functools.partial(summarize_files, engines), [files_box, engine_box, *controls],
+                               [table, downloads], api_name=False)
+    return demo
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
+def build_app(engines: Engines | None = None, settings: ServeSettings | None = None):
+    """(FastAPI app, Gradio Blocks): the API and the demo mounted on it at /, sharing `engines` (default: the
+    default engine) and the server's `settings` (default: ServeSettings' defaults). Builds no engine: each is
+    loaded by its first request."""
+    engines = engines or Engines()
+    settings = settings or ServeSettings()
+    demo = build_demo(engines)
+    demo.queue(default_concurrency_limit=1, max_size=settings.max_waiting)
+    app = gr.mount_gradio_app(build_api(engines, max_waiting=settings.max_waiting), demo, path="/")
+    # Gradio checks that a file given to a function was uploaded (is in its upload folder) only for apps that were
+    # launch()ed; a mounted app never is, and a crafted request could then name any server file, which Gradio
+    # copies into its cache before our function runs. Mark the app launched so that check is on (uploaded_path
+    # checks again).
+    demo.has_launched = True
+    return app, demo
+
+
+def serve(engines: Engines, settings: ServeSettings) -> None:
+    """Build the app and serve it on settings.host:settings.port until interrupted."""
     import uvicorn
 
-    host = host or os.environ.get("SUMMARIZER_HOST") or "127.0.0.1"
-    port = port or int(os.environ.get("SUMMARIZER_PORT") or 7860)
-    print(f"summarizer: serving the demo on http://{host}:{port}/ and the API at /api/summarize")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    app, _ = build_app(engines, settings)
+    print(f"summarizer: serving the demo on http://{settings.host}:{settings.port}/ and the API at /api/summarize")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

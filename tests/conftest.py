@@ -50,9 +50,10 @@ def free_port() -> int:
 def server(tmp_path_factory):
     """The real server (`summarizer serve`, extractive engine) on a loopback port, for the whole session."""
     port = free_port()
-    env = {**os.environ, "SUMMARIZER_ENGINE": "extractive", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "summarizer.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "summarizer.cli", "serve", "--port", str(port),
+                             "--engine", "extractive"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90

@@ -1,14 +1,19 @@
 """The backend seam: hf and ct2 (CTranslate2) run the same tiny models to the same greedy output."""
 
+import inspect
+from pathlib import Path
+
 import pytest
 
-from summarizer.backends import load_backend
+from summarizer import backends
+from summarizer.backends import Backend, Candidate, backend_class, backend_names, load_backend, register_backend
 from summarizer.backends.ct2 import CT2Backend, converted_dir
 from summarizer.backends.hf import HFBackend
 from summarizer.clean import clean_page
-from summarizer.engines import ModelEngine, make_engine
-from summarizer.errors import ConfigError
-from summarizer.generation import GenerationSettings
+from summarizer.engines import EngineSettings, ModelEngine, make_engine
+from summarizer.errors import ConfigError, ModelLoadError
+from summarizer.generation import GenerationSettings, TaskFormat
+from tests.conftest import SEED_PAGE
 
 # Same decoding on both sides, the default repetition penalties included: both penalize what the model writes, never
 # the article it is given.
@@ -130,7 +135,7 @@ def test_backend_errors_are_clear(tiny_causal):
     with pytest.raises(ConfigError, match="unknown backend 'onnx'; choose one of hf, ct2"):
         load_backend("onnx", str(tiny_causal))
     with pytest.raises(ConfigError, match="unknown backend"):
-        make_engine("model", model=str(tiny_causal), backend="tensorrt")
+        make_engine(EngineSettings(model=str(tiny_causal), backend="tensorrt"))
 
 
 def spelled_by(text: str, pieces: set[str]) -> bool:
@@ -224,3 +229,100 @@ def test_the_ct2_backend_does_not_import_torch(tmp_path, tiny_causal):
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)  # converts (torch)
     warm = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
     assert warm.stdout.strip() == "False"  # a warm start reads the converted model without torch
+
+
+class FakeBackend:
+    """The smallest backend: whitespace tokens, and for each prompt the first words of its article."""
+
+    name, is_seq2seq, concurrent, variants = "fake", False, False, {}
+
+    def __init__(self, model: str):
+        self.label = f"fake:{Path(model).name}"
+        self.task_format = TaskFormat()
+
+    @classmethod
+    def load(cls, model, *, adapter=None, device="auto", threads=None):
+        if not Path(model).is_dir():
+            raise ModelLoadError(f"cannot load model {model!r}: not a directory")
+        return cls(model)
+
+    def count_tokens(self, text, *, special=False):
+        return len(text.split()) + special
+
+    def position_limit(self, max_new_tokens):
+        return 512 - max_new_tokens
+
+    def generate(self, prompts, *, task, max_new_tokens, settings, sources):
+        return [[Candidate(" ".join(source.split()[:max_new_tokens]), True)] for source in sources]
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """FakeBackend registered as "fake" for this test only."""
+    monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
+    register_backend("fake", "tests.test_backends:FakeBackend")
+    return "fake"
+
+
+@pytest.mark.parametrize("name", [*backend_names(), "fake"])
+def test_every_registered_backend_meets_the_contract(name, fake_backend, tiny_causal, tmp_path, monkeypatch,
+                                                     seed_texts):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path))
+    cls = backend_class(name)
+    assert isinstance(inspect.getattr_static(cls, "load"), classmethod) and isinstance(cls.variants, dict)
+    with pytest.raises(ModelLoadError, match="absent"):
+        load_backend(name, str(tmp_path / "absent"), device="cpu")
+    backend = load_backend(name, str(tiny_causal), device="cpu")
+    assert isinstance(backend, Backend) and backend.name == name
+    assert isinstance(backend.label, str) and backend.label and isinstance(backend.task_format, TaskFormat)
+    assert isinstance(backend.is_seq2seq, bool) and isinstance(backend.concurrent, bool)
+    items = articles(seed_texts)[:3]
+    plain, special = backend.count_tokens(items[0].text), backend.count_tokens(items[0].text, special=True)
+    assert type(plain) is int and 0 < plain <= special
+    assert 0 < backend.position_limit(64) and backend.position_limit(128) <= backend.position_limit(64)
+    prompts = [backend.task_format.render("headline", a.text[:200]) for a in items]
+    rows = backend.generate(prompts, task="headline", max_new_tokens=6, sources=[a.text[:200] for a in items],
+                            settings=GenerationSettings(num_beams=2, num_candidates=2))
+    assert len(rows) == 3 and all(1 <= len(row) <= 2 for row in rows)
+    assert all(type(c) is Candidate and isinstance(c.text, str) and isinstance(c.finished, bool)
+               and isinstance(c.score, float) for row in rows for c in row)
+    (summary,) = ModelEngine(backend).summarize(items[:1], settings=GREEDY)
+    assert summary.engine == backend.label and summary.headline and summary.summary
+
+
+def test_a_registered_backend_is_offered_by_the_cli(fake_backend, tmp_path, capsys):
+    import json
+
+    from summarizer.cli import main
+
+    assert main(["summarize", "--model", str(tmp_path), "--backend", "fake", "--json", str(SEED_PAGE)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert records and all(r["engine"] == f"fake:{tmp_path.name}" and r["headline"] for r in records)
+    backends.BACKENDS.pop("fake")  # choices are read from the registry each time a command line is parsed
+    with pytest.raises(SystemExit):
+        main(["summarize", "--model", str(tmp_path), "--backend", "fake", str(SEED_PAGE)])
+    assert "invalid choice: 'fake'" in capsys.readouterr().err
+
+
+def test_a_server_started_on_a_registered_backend_serves_it(fake_backend, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from summarizer.service import Engines, build_api
+
+    client = TestClient(build_api(Engines(EngineSettings(model=str(tmp_path), backend="fake"))))
+    response = client.post("/api/summarize", json={"text": SEED_PAGE.read_text("utf-8")})
+    assert response.status_code == 200, response.text
+    assert response.json()["engine"] == f"fake:{tmp_path.name}" and response.json()["articles"][0]["headline"]
+
+
+@pytest.mark.parametrize("name, target, problem", [("Fake", "m:C", "lower-case"), ("my-runtime", "m:C", "lower-case"),
+                                                   ("fake", "tests.test_backends", "module:Class")])
+def test_register_backend_refuses_bad_names(fake_backend, name, target, problem):
+    with pytest.raises(ConfigError, match=problem):
+        register_backend(name, target)
+
+
+def test_a_registered_class_that_is_missing_is_a_clear_error(fake_backend, tiny_causal):
+    register_backend("ghost", "tests.test_backends:Ghost")
+    with pytest.raises(ConfigError, match="backend 'ghost': tests.test_backends has no Ghost"):
+        load_backend("ghost", str(tiny_causal))

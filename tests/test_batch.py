@@ -1,13 +1,17 @@
 """Batch over a loopback HTTP server serving fixture feeds and pages."""
 
+import errno
 import json
+import os
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from summarizer.batch import append_records, read_done_ids, run_batch
+from summarizer.batch import append_records, read_written, run_batch
 from summarizer.clean import clean_page
 from summarizer.engines import ExtractiveEngine
 from summarizer.generation import GenerationSettings
@@ -139,7 +143,7 @@ def run(site, out, inputs, **kwargs):
 
 def test_feeds_pages_and_errors(site, tmp_path):
     out = tmp_path / "results.jsonl"
-    assert run(site, out, [f"{site}/rss.xml", f"{site}/atom.xml", f"{site}/bad.xml"]) == 0
+    assert run(site, out, [f"{site}/rss.xml", f"{site}/atom.xml", f"{site}/bad.xml"]) == 1  # some items failed
     by_id = {r["id"]: r for r in records(out)}
     assert len(by_id) == len(records(out))  # /article/1 is in both feeds: summarized once
     for n in (1, 2, 3):
@@ -172,7 +176,7 @@ def test_files_folders_and_jsonl(tmp_path):
                                 ensure_ascii=False) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert run_batch([str(folder), str(jsonl), str(tmp_path / "missing")], out=out, engine=ExtractiveEngine(),
-                     settings=SETTINGS, progress=False) == 0
+                     settings=SETTINGS, progress=False) == 1  # the empty page and the missing input failed
     rows = records(out)
     ok = [r for r in rows if r["status"] == "ok"]
     assert len({r["page"] for r in ok}) == 4  # three pages and one JSON Lines item
@@ -216,8 +220,8 @@ def test_resume_after_kill_loses_and_duplicates_nothing(site, tmp_path):
 def test_done_ids_and_atomic_append(tmp_path):
     out = tmp_path / "r.jsonl"
     append_records(out, [{"id": "a"}, {"id": "b"}])
-    assert read_done_ids(out) == {"a", "b"}
-    assert read_done_ids(tmp_path / "none.jsonl") == set()
+    assert set(read_written([out])) == {"a", "b"}
+    assert read_written([tmp_path / "none.jsonl"]) == {}
 
 
 def test_a_trickling_page_gets_one_deadline_for_the_whole_fetch(site, tmp_path):
@@ -239,7 +243,7 @@ def write_feed(tmp_path, links):
 @pytest.mark.parametrize("target, flag", [("169.254.169.254/latest/meta-data", "--allow-link-local"),
                                           ("10.1.2.3/admin", "--allow-private")])
 def test_a_redirect_to_a_blocked_address_is_refused_once_not_retried(site, tmp_path, target, flag):
-    from summarizer.batch import Fetcher
+    from summarizer.fetch import Fetcher
 
     path = f"/redirect-to/{target}"
     HITS.pop(path, None)
@@ -260,7 +264,7 @@ def test_dns_rebinding_connects_to_the_address_that_was_checked():
 
     import httpx
 
-    from summarizer.batch import Fetcher
+    from summarizer.fetch import Fetcher
 
     answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])  # public for the check, then loopback
     lookups, seen = [], []
@@ -318,7 +322,7 @@ def test_a_bad_json_lines_line_costs_only_itself(tmp_path):
                                json.dumps({"id": "n", "text": 5}), json.dumps({"id": "p", "paragraphs": "نص"}, ensure_ascii=False),
                                json.dumps({"id": "good2", "text": text}, ensure_ascii=False)]) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert run_batch([str(path)], out=out, engine=ExtractiveEngine(), settings=SETTINGS, progress=False) == 0
+    assert run_batch([str(path)], out=out, engine=ExtractiveEngine(), settings=SETTINGS, progress=False) == 1
     rows = records(out)
     assert [r["status"] for r in rows if r["status"] == "ok"] == ["ok", "ok"]
     errors = sorted(r["error"] for r in rows if r["status"] == "error")
@@ -326,3 +330,157 @@ def test_a_bad_json_lines_line_costs_only_itself(tmp_path):
     assert any(":2: invalid JSON" in e for e in errors)
     assert any(":3: `text` must be a string" in e for e in errors)
     assert any(":4: `paragraphs` must be a list of strings" in e for e in errors)
+
+
+# --- records are never silently lost --------------------------------------------------------------------------
+def seed_items(path, n=12):
+    """n JSON Lines items cycling through the seed pages (two of them hold a second article), every fifth unusable."""
+    texts = [p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    lines = [json.dumps({"id": f"item-{i:02d}", "text": texts[i % len(texts)] if i % 5 != 4 else "English only"},
+                        ensure_ascii=False) for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_items(items, out, **kwargs):
+    return run_batch([str(items)], out=out, engine=ExtractiveEngine(), settings=SETTINGS, progress=False,
+                     chunk_size=4, **kwargs)
+
+
+def ids(path):
+    return sorted(r["id"] for r in records(path))
+
+
+def test_a_page_cut_off_between_its_records_is_completed_record_by_record(tmp_path):
+    items = seed_items(tmp_path / "items.jsonl")
+    reference = tmp_path / "reference.jsonl"
+    run_items(items, reference)
+    lines = reference.read_bytes().splitlines(keepends=True)
+    first = [json.loads(line)["id"] for line in lines].index("item-07")  # a page with a second article
+    assert json.loads(lines[first + 1])["id"] == "item-07#2"
+    out = tmp_path / "out.jsonl"  # killed (-9) after the page's first record, mid-way through its second
+    out.write_bytes(b"".join(lines[: first + 1]) + lines[first + 1][:40])
+    run_items(items, out)
+    assert ids(out) == ids(reference)  # before: item-07 counted as done, item-07#2 never written
+    run_items(items, out)
+    assert ids(out) == ids(reference)
+
+
+class FullDisk:
+    """A file on a disk that fills up during the n-th write: half of that write lands, then ENOSPC."""
+
+    def __init__(self, handle, writes: list, fail_on: int):
+        self.handle, self.writes, self.fail_on = handle, writes, fail_on
+
+    def write(self, data):
+        self.writes.append(len(data))
+        if len(self.writes) == self.fail_on:
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self.handle.__exit__(*exc)
+
+
+def test_disk_full_mid_batch_stops_with_one_line_and_the_rerun_completes_exactly(tmp_path, monkeypatch, capsys):
+    import builtins
+
+    import summarizer.batch as batch
+    from summarizer.cli import main
+
+    items = seed_items(tmp_path / "items.jsonl", n=20)
+    reference, out = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
+    run_items(items, reference)
+    real_open, writes = builtins.open, []
+
+    def filling_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        return FullDisk(handle, writes, fail_on=2) if "a" in mode and Path(file) == out else handle
+
+    monkeypatch.setattr(batch, "open", filling_open, raising=False)
+    command = ["batch", str(items), "--out", str(out), "--engine", "extractive", "--batch-size", "2"]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("summarizer:")]
+    assert str(out) in line and os.strerror(errno.ENOSPC) in line
+    assert len(writes) == 2 and 0 < len(records(out)) < len(records(reference))  # whole lines only, no half line
+    monkeypatch.undo()
+    assert main(command) == 1  # the unusable items failed, as in the reference run
+    assert ids(out) == ids(reference)
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/zero", "/proc/x", "/proc/version", "/sys/x"])
+def test_an_unwritable_out_is_one_line_before_anything_is_summarized(tmp_path, monkeypatch, capsys, target):
+    from summarizer.cli import main
+
+    calls = []
+    monkeypatch.setattr(ExtractiveEngine, "summarize", lambda self, *a, **k: calls.append(1) or [])
+    out = tmp_path if target == "folder" else target
+    code = main(["batch", str(seed_items(tmp_path / "items.jsonl")), "--out", str(out), "--engine", "extractive"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and calls == []
+    (line,) = err.strip().splitlines()
+    assert line.startswith("summarizer: error:") and str(out) in line
+
+
+def test_items_sharing_an_id_or_a_url_are_kept_apart_and_said(tmp_path, capsys):
+    texts = [p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt"))[2:7]]  # one article each
+    lines = [{"id": "a", "url": "http://x/same", "text": texts[0]}, {"id": "b", "url": "http://x/same", "text": texts[1]},
+             {"id": "c", "text": texts[2]}, {"id": "c", "text": texts[3]},  # one id, two articles
+             {"id": "d", "text": texts[4]}, {"id": "d", "text": texts[4]}]  # the very same item twice
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_items(items, out) == 0
+    assert ids(out) == ["a", "b", "c", "c~2", "d"]  # the item's own id wins over its url
+    err = capsys.readouterr().err
+    assert "5 summarized" in err and "1 repeated id kept apart (c~2)" in err and "1 repeated item skipped" in err
+    assert run_items(items, out) == 0 and len(records(out)) == 5
+    assert "0 summarized" in capsys.readouterr().err
+
+
+def test_retry_errors_appends_a_permanent_error_once_and_the_newest_record_wins(site, tmp_path):
+    out = tmp_path / "r.jsonl"
+    feed = write_feed(tmp_path, [f"{site}/missing", f"{site}/sometimes", f"{site}/article/1"])
+    FLAKY["up"] = False
+    run(site, out, [str(feed)])
+    assert len(records(out)) == 3
+    for _ in range(2):
+        run(site, out, [str(feed)], retry_errors=True)
+        assert len(records(out)) == 3  # before: 3 -> 5 -> 7, each retry appended the same errors again
+    FLAKY["up"] = True
+    run(site, out, [str(feed)], retry_errors=True)
+    from summarizer.batch import read_results
+
+    latest = {r["page"]: r["status"] for r in read_results(out)}
+    assert len(records(out)) == 4 and len(read_results(out)) == 3
+    assert latest == {f"{site}/missing": "error", f"{site}/sometimes": "ok", f"{site}/article/1": "ok"}
+
+
+def test_batch_exits_1_and_counts_failures_by_kind_with_one_example_each(site, tmp_path, capsys):
+    from summarizer.cli import main
+
+    text = (SEEDS / "005_skynews.txt").read_text("utf-8")
+    items = tmp_path / "items.jsonl"
+    items.write_text("\n".join([json.dumps({"id": "ok", "text": text}, ensure_ascii=False), "{broken", "[1]",
+                                json.dumps({"id": "en1", "text": "English only"}),
+                                json.dumps({"id": "en2", "text": "English too"})]) + "\n", encoding="utf-8")
+    feed = write_feed(tmp_path, [f"{site}/missing", f"{site}/image.png", f"{site}/article/1"])
+    code = main(["batch", str(items), str(feed), str(tmp_path / "absent.jsonl"), "--out", str(tmp_path / "o.jsonl"),
+                 "--engine", "extractive", "--allow-private"])
+    err = capsys.readouterr().err
+    assert code == 1  # before: 0, and only "6 failed"
+    kinds = dict(re.findall(r"^  ([a-z-]+): (\d+) ", err, re.M))
+    assert kinds == {"bad-line": "2", "unusable-text": "2", "http-status": "1", "not-html": "1",
+                     "unreadable-input": "1"}
+    assert len(re.findall(r"\(e\.g\. ", err)) == 5  # one example per kind
+    assert re.search(r"bad-line: 2 \(e\.g\. .*items\.jsonl:2: invalid JSON", err)

@@ -21,3 +21,28 @@ def test_bench_prints_backends_side_by_side(tiny_causal, capsys, tmp_path, monke
 def test_bench_needs_a_model_engine(capsys):
     assert main(["bench", "--engine", "extractive", "--n", "2", "--variants", "hf"]) == 2
     assert "bench compares model backends" in capsys.readouterr().err
+
+
+def test_bench_variants_come_from_the_backend_registry(tmp_path, monkeypatch):
+    from summarizer import backends
+    from summarizer.backends import register_backend
+    from summarizer.bench import comparisons, measure, variant_backend, variants
+    from summarizer.generation import GenerationSettings
+
+    assert variants() == ("plain", "hf", "ct2", "ct2-full")
+    assert comparisons(["plain", "hf", "ct2", "ct2-full"]) == [("ct2", "plain"), ("ct2", "hf"), ("hf", "plain"),
+                                                               ("ct2", "ct2-full")]
+    assert variant_backend("ct2-full") == ("ct2", {"trim_vocab": False})
+    monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
+    register_backend("fake", "tests.test_backends:FakeBackend")
+    assert variants() == ("plain", "hf", "ct2", "fake", "ct2-full")
+    assert ("fake", "plain") in comparisons(["plain", "fake"])
+    options = {"n": 2, "engine": {"engine": "model", "model": str(tmp_path)}, "settings": {"max_new_tokens": 4}}
+    result = measure("fake", options)
+    assert result["variant"] == "fake" and result["n"] == 2 and result["throughput"] > 0
+
+
+def test_an_unknown_bench_variant_is_named(capsys):
+    assert main(["bench", "--engine", "extractive", "--n", "2", "--variants", "hf,onnx"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown bench variant(s) 'onnx'" in err and "plain, hf, ct2, ct2-full" in err

@@ -125,3 +125,53 @@ def test_the_real_seed_page_holds_exactly_two_articles_and_no_bullets():
         for bullet in bullets:
             assert bullet not in article.text, bullet
     assert sum(r.kind == "related" for r in page.removed) >= 10
+
+
+# --- markup in text: tags and entities never reach an engine ----------------------------------------------------
+def _no_markup(text: str) -> bool:
+    import re
+
+    # no tag, no entity, no script content (what an unclosed "<img src=x" leaves after its "<img" is plain text)
+    return not re.search(r"<\s*/?\s*[A-Za-z]", text) and "alert(1)" not in text and "&lt;" not in text
+
+
+@pytest.mark.parametrize("text", [
+    # plain text with a few tags (too few to be taken for page source)
+    "<script>alert(1)</script>" + BODY_1 + "\n<b>" + BODY_2 + "</b>",
+    # entities that spell tags, once and twice escaped
+    "&lt;script&gt;alert(1)&lt;/script&gt; " + BODY_1 + "\n" + BODY_2,
+    "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; " + BODY_1 + "\n" + BODY_2,
+    # a tag cut in two by another, an unclosed opener, a comment
+    "<scr<i>ipt>alert(1)</script> " + BODY_1 + "\n<!-- tracker -->" + BODY_2 + " <img src=x onerror=alert",
+    # page source whose article text holds an escaped script
+    "<!doctype html><html><body><article><h1>خبر</h1><p>" + BODY_1 + " &lt;script&gt;alert(1)&lt;/script&gt;"
+    "</p><p>" + BODY_2 + "</p></article></body></html>",
+])
+def test_tags_and_entities_are_removed_from_the_text_engines_see(text):
+    from summarizer.engines import ExtractiveEngine, LeadEngine
+    from summarizer.generation import GenerationSettings
+
+    result = clean_page(text)
+    article = result.articles[0]
+    assert _no_markup(article.text), article.text
+    assert "وزارة الخارجية" in article.text and "التشاور المستمر" in article.text
+    for engine in (ExtractiveEngine(), LeadEngine(3)):
+        (summary,) = engine.summarize([article], settings=GenerationSettings())
+        assert summary.headline and _no_markup(summary.headline) and _no_markup(summary.summary)
+    assert any(r.kind == "markup" for r in result.removed)
+
+
+def test_text_that_only_looks_like_markup_is_kept():
+    text = page("قال الخبير إن نسبة النمو <<المرتفعة>> تعني أن 3 < 5 في كل الأحوال، " + BODY_1, BODY_2 + " R&D")
+    article = clean_page(text).articles[0]
+    assert "<<المرتفعة>>" in article.text and "3 < 5" in article.text and "R&D" in article.text
+
+
+def test_hostile_markup_is_cleaned_in_linear_time():
+    import time
+
+    started = time.perf_counter()
+    # thousands of unclosed openers (spelled as entities, so the page is not taken for page source), comments
+    clean_page("&lt;script&gt;" * 8_000 + "<!--" * 8_000 + "<b" * 8_000 + BODY_1 + "\n" + BODY_2)
+    clean_page("&amp;" * 30_000 + BODY_1 + "\n" + BODY_2)
+    assert time.perf_counter() - started < 5

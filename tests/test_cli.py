@@ -68,7 +68,7 @@ def test_missing_oversized_and_directory_inputs(tmp_path, capsys):
 
 def test_bad_settings_and_engine_are_clear_errors(capsys):
     assert main(["summarize", "--engine", "extractive", "--sentences", "0", str(SCRAPED_PAGE)]) == 2
-    assert "summary_sentences must be a positive integer" in capsys.readouterr().err
+    assert "summary_sentences must be from 1 to 10" in capsys.readouterr().err
     assert main(["summarize", "--engine", "nonsense", str(SCRAPED_PAGE)]) == 2
     assert "unknown engine" in capsys.readouterr().err
 
@@ -201,3 +201,52 @@ def test_cache_prune_removes_only_converted_models_unused_for_the_given_days(tmp
     assert "removed 1 converted model(s)" in proc.stdout and not recent.exists() and base.is_dir()
     bad = run_cli("cache", "--prune-days", "nan")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--prune-days" in bad.stderr
+
+
+def subcommand_help(name: str) -> str:
+    from summarizer.cli import build_parser
+
+    return " ".join(build_parser()._subparsers._group_actions[0].choices[name].format_help().split())
+
+
+def test_serve_help_says_what_each_default_means():
+    text = subcommand_help("serve")
+    assert "(default: )" not in text and "(default: 0)" not in text
+    assert "(default: 127.0.0.1 or $SUMMARIZER_HOST)" in text and "(default: 7860 or $SUMMARIZER_PORT)" in text
+    for flag in ("--model", "--adapter", "--backend", "--engine", "--device", "--threads"):
+        assert flag in text, flag
+
+
+@pytest.mark.parametrize("command", ["summarize", "evaluate", "batch", "bench", "serve"])
+def test_every_engine_setting_has_a_flag(command):
+    from summarizer.engines import EngineSettings
+    from summarizer.settings import describe, flag
+
+    text = subcommand_help(command)
+    for info in describe(EngineSettings):
+        assert flag(info.name) in text, info.name
+    assert "(default: )" not in text
+
+
+def test_backend_choices_come_from_the_registry_when_parsing(monkeypatch, capsys):
+    from summarizer import backends
+    from summarizer.cli import build_parser
+
+    parser = build_parser()
+    monkeypatch.setitem(backends.BACKENDS, "fake", "tests.test_cli:NoSuchBackend")  # registered after the build
+    assert parser.parse_args(["summarize", "--backend", "fake"]).backend == "fake"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["summarize", "--backend", "onnx"])
+    assert "fake" in capsys.readouterr().err
+
+
+def test_bad_engine_settings_are_named_at_once(capsys):
+    assert main(["summarize", "--engine", "model", "--device", "tpu", "--threads", "-1", str(SCRAPED_PAGE)]) == 2
+    err = capsys.readouterr().err
+    assert "--model" in err and "device" in err and "threads" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_offers_the_protocols_evaluation_defines():
+    from summarizer import cli, evaluation
+
+    assert cli.PROTOCOLS is evaluation.PROTOCOLS  # one definition: a new protocol needs no second edit

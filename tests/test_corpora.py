@@ -146,7 +146,7 @@ def test_evaluate_writes_report_and_predictions(tmp_path):
     assert "bleu" in report["rows"][0]
     assert (tmp_path / "out" / "report.json").is_file()
     lines = (tmp_path / "out" / "predictions-extractive.jsonl").read_text("utf-8").splitlines()
-    assert len(lines) == 2 and "rouge1" in json.loads(lines[0])
+    assert len(lines) == 2 and "rouge1" in json.loads(lines[0])["scores"]
     table = format_table(report)
     assert "BLEU" in table and "lead-1" in table
 
@@ -161,3 +161,48 @@ def test_abstract_that_repeats_the_lead_is_skipped():
     assert not repeats_text("تطلق وزارة الصحة حملة لتطعيم الأطفال.", text)
     article = Article(id="x", paragraphs=text.split("\n"), reference=LEAD[:50])
     assert prepare([article], "abstract").skipped == {"abstract repeats the lead": 1}
+
+
+def test_an_over_long_json_lines_line_is_one_error_naming_it_and_reading_goes_on(tmp_path, monkeypatch):
+    import summarizer.corpora as corpora
+    from summarizer.corpora import read_jsonl
+
+    monkeypatch.setattr(corpora, "MAX_LINE_BYTES", 1000, raising=False)
+    path = tmp_path / "a.jsonl"
+    good = {"text": f"{LEAD}\n{BODY}"}
+    path.write_text("\n".join(json.dumps({"id": name, **good}, ensure_ascii=False) for name in ("1", "long", "3"))
+                    .replace('"long", "text": "', '"long", "text": "' + "كلمة " * 400) + "\n", encoding="utf-8")
+    results = list(read_jsonl(path, errors="collect"))
+    assert [a.id if a else p.line for a, p in results] == ["1", 2, "3"]  # line 3 keeps its number
+    problem = results[1][1]
+    assert str(problem).startswith(f"{path}:2: ") and "1,000 bytes" in str(problem)
+    with pytest.raises(InputError, match=r"a\.jsonl:2: .*1,000 bytes"):
+        list(read_corpus(path))
+
+
+def run_cli_with_capped_memory(args, cap=1 << 30):
+    """The CLI in a child process whose heap cannot grow past `cap`: an unbounded read fails there, not here."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+
+    return subprocess.run([sys.executable, "-m", "summarizer.cli", *args], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+
+
+def test_dev_zero_as_json_lines_is_one_clean_error_in_bounded_memory(tmp_path):
+    zero = tmp_path / "zero.jsonl"
+    zero.symlink_to("/dev/zero")
+    out = tmp_path / "out.jsonl"
+    batch = run_cli_with_capped_memory(["batch", str(zero), "--out", str(out), "--engine", "extractive"])
+    assert batch.returncode == 1, batch.stderr[-2000:]  # an item failed
+    assert "Traceback" not in batch.stderr and "MemoryError" not in batch.stderr
+    (record,) = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert record["status"] == "error" and record["error"].startswith(f"{zero}:1: ")
+    evaluate = run_cli_with_capped_memory(["evaluate", "--data", str(zero), "--engine", "extractive"])
+    assert evaluate.returncode == 2 and "Traceback" not in evaluate.stderr
+    assert evaluate.stderr.strip().splitlines()[-1].startswith(f"summarizer: error: {zero}:1: ")

@@ -16,7 +16,7 @@ def launch(*args: str) -> subprocess.CompletedProcess:
     # accelerate's multi-process launcher (named for GPUs); without CUDA the processes train over gloo on CPU.
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "-m", "finetune.train", *args]
+               "-m", "summarizer.finetune.train", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 

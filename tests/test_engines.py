@@ -1,11 +1,12 @@
 import pytest
 
 from summarizer.clean import clean_page
-from summarizer.engines import ModelEngine, make_engine
+from summarizer.engines import EngineSettings, ModelEngine, make_engine
 from summarizer.errors import ModelLoadError
 from summarizer.generation import TASK_FORMAT_FILE, GenerationSettings, TaskFormat, clean_output, fit_to_budget
 from summarizer.backends import Candidate
 from summarizer.backends.hf import HFBackend, load_model, position_limit
+from summarizer.reasons import Reason
 
 # guard off: a random tiny model writes unsupported words, and these tests compare what the model itself wrote.
 SETTINGS = GenerationSettings(max_new_tokens=12, headline_max_new_tokens=6, batch_size=2, max_input_tokens=64,
@@ -45,7 +46,8 @@ def test_truncation_is_reported(tiny_seq2seq, seed_texts):
     long_article = max(articles(seed_texts), key=lambda a: len(a.text))
     short_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=32, guard=False)
     (result,) = engine.summarize([long_article], settings=short_settings)
-    assert result.truncated and any("قُطع" in w for w in result.warnings)
+    assert result.truncated and [n.code for n in result.notes] == [Reason.TRUNCATED_INPUT]
+    assert any("قُطع" in line for line in result.messages())
     big_settings = GenerationSettings(max_new_tokens=4, headline_max_new_tokens=4, max_input_tokens=100_000)
     (result,) = engine.summarize([long_article], settings=big_settings)
     assert not result.truncated
@@ -90,9 +92,9 @@ def test_adapter_load_path(tiny_causal, tmp_path, seed_texts):
                                                  init_lora_weights=False))
     peft_model.save_pretrained(tmp_path / "adapter")
     TaskFormat(kind="causal", templates={"summary": "{text}\nS:", "headline": "{text}\nH:"}).save(tmp_path / "adapter")
-    engine = make_engine("model", model=str(tiny_causal), adapter=str(tmp_path / "adapter"), device="cpu")
+    engine = make_engine(EngineSettings(model=str(tiny_causal), adapter=str(tmp_path / "adapter"), device="cpu"))
     assert engine.backend.task_format.templates["summary"] == "{text}\nS:"  # the adapter's format wins
-    plain = make_engine("model", model=str(tiny_causal), device="cpu")
+    plain = make_engine(EngineSettings(model=str(tiny_causal), device="cpu"))
     arts = articles(seed_texts)[:2]
     with_adapter = engine.summarize(arts, settings=SETTINGS)
     without = plain.summarize(arts, settings=SETTINGS)
@@ -184,13 +186,13 @@ def test_empty_model_output_falls_back_to_extractive(tiny_causal, seed_texts, mo
     article = articles(seed_texts)[0]
     (result,) = engine.summarize([article], settings=SETTINGS)
     assert result.summary and result.summary.split()[0] in article.text and result.headline
-    assert set(result.fallback) == {"summary", "headline"}
-    assert any("استُبدل" in w for w in result.warnings)
+    assert result.fallback == {"summary": [Reason.EMPTY_OUTPUT], "headline": [Reason.EMPTY_OUTPUT]}
+    assert any("استُبدل" in line for line in result.messages())
 
 
 def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_and_serving(tiny_causal):
-    from finetune.config import DataConfig
-    from finetune.data import build_examples
+    from summarizer.finetune.config import DataConfig
+    from summarizer.finetune.data import build_examples
     from summarizer.article import Article
     from summarizer.extractive import rank_article
     from summarizer.generation import select_input
@@ -219,7 +221,7 @@ def test_central_input_selection_is_the_ranked_sentences_in_order_for_training_a
     article = Article(id="a", paragraphs=["مقدمة الخبر عن الزلزال.", *body], title="زلزال قوي يضرب جنوب البلاد")
     (served,), _, _ = engine.prompts([Article(id="a", paragraphs=article.body)], "headline",
                                      GenerationSettings(max_input_tokens=0))
-    config = DataConfig(tasks=["headline"], max_source_tokens=24, faithful_targets=False)
+    config = DataConfig(tasks=["headline"], faithful_targets=False)  # the budget: the task format's
     (example,) = build_examples([article], config, backend.task_format, backend.count_tokens)
     assert example.source == served
     assert select_input(body, backend.count_tokens, 24, "central")[0] in served
@@ -248,3 +250,21 @@ def test_the_models_recommended_settings_apply_where_the_caller_set_none(tiny_ca
     with pytest.raises(ConfigError, match=r"summarizer_task\.json.*num_beams.*beam_width|summarizer_task\.json.*"
                                           r"beam_width.*num_beams"):
         engine.summarize(article, settings=SETTINGS, tasks=("headline",))
+
+
+def test_engine_settings_name_every_problem_at_once():
+    from summarizer.errors import ConfigError
+    from summarizer.settings import build
+
+    with pytest.raises(ConfigError) as info:
+        build(EngineSettings, {"engine": "model", "backend": "onnx", "device": "tpu", "threads": -1})
+    message = str(info.value)
+    for part in ("needs --model", "unknown backend 'onnx'", "device must be", "threads must be"):
+        assert part in message, part
+    with pytest.raises(ConfigError, match="unknown engine 'gpt'"):
+        make_engine(EngineSettings(engine="gpt"))  # built directly, not through the settings layer: checked too
+
+
+def test_weightless_engines_from_settings():
+    assert make_engine(EngineSettings(engine="lead-3")).name == "lead-3"
+    assert make_engine(EngineSettings(engine="extractive", device="cpu", threads=2)).name == "extractive"

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,99 @@ def test_a_report_row_names_its_model_and_the_settings_it_ran_with(tiny_causal, 
     assert "model" not in extractive and extractive["settings"]["num_beams"] == 2
     assert model["model"] == engine.backend.label and model["backend"] == "hf"
     assert (model["settings"]["num_beams"], model["settings"]["headline_max_new_tokens"]) == (2, 4)
+
+
+ARGEN_TITLES = Path(__file__).parent / "fixtures" / "argen_title_gen.tsv"
+
+
+def test_the_argen_title_generation_layout_is_read_and_scored(tmp_path, capsys):
+    """ARGEN ships `document, title, document_count, title_count` with a header row."""
+    from summarizer.cli import main
+
+    articles = list(read_corpus(ARGEN_TITLES))
+    assert [a.title for a in articles] == ["وزارة الصحة تطلق حملة تطعيم وطنية للأطفال",
+                                           "افتتاح طريق سريع يربط العاصمة بالمدن الساحلية",
+                                           "المنتخب الوطني يتأهل إلى نهائي البطولة الإقليمية"]
+    assert articles[0].text.startswith("أعلنت وزارة الصحة") and "38" not in articles[0].text
+    assert main(["evaluate", "--data", str(ARGEN_TITLES), "--protocol", "title", "--split", "all",
+                 "--engine", "extractive", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "report.json").read_text("utf-8"))["n"] == 3
+
+
+@pytest.mark.parametrize("header, row, expected", [
+    ("title\ttext", "عنوان الخبر\tنص المقال", ("نص المقال", "عنوان الخبر", None)),
+    ("Article\tHeadline\tsummary", "نص المقال\tعنوان الخبر\tملخص المقال", ("نص المقال", "عنوان الخبر", "ملخص المقال")),
+    ("id\tdocument\tsummary", "x7\tنص المقال\tملخص المقال", ("نص المقال", None, "ملخص المقال")),
+])
+def test_tsv_columns_are_found_by_their_header_names(tmp_path, header, row, expected):
+    path = tmp_path / "named.tsv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    (article,) = read_tsv(path)
+    assert (article.text, article.title, article.reference) == expected
+    assert article.id == ("x7" if header.startswith("id") else "named-2")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("document\ttitle\tdocument_count\ttitle_count\nنص المقال\tعنوانه\t2\n",
+     "bad.tsv:2: expected 4 tab-separated fields \\(document, title, document_count, title_count\\), got 3"),
+    ("document\ttitle\tcount\n\tعنوانه\t2\n", "bad.tsv:2: empty document"),
+    ("text\theadline\nنص المقال\t\n", "bad.tsv:2: empty title"),
+    ("body\theadline\nنص المقال\tعنوانه\n", "bad.tsv:1: the header \\(body, headline\\) needs a document column"),
+    ("document\tcount\nنص المقال\t2\n", "bad.tsv:1: .* and a title or summary column"),
+])
+def test_a_tsv_that_does_not_fit_its_header_is_named(tmp_path, text, problem):
+    path = tmp_path / "bad.tsv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=problem):
+        list(read_tsv(path))
+
+
+# One scripted model per guard reason: what it writes for every article of the seed page.
+GUARDED = {"number": "قال لافروف إن 12 شخصا قتلوا في موسكو",
+           "rare": "ليفتوفيتش يزور أنقرة",
+           "novel": 'وزير الخارجية الروسي يوضح أن تركيا ترحب بـ"مواجهة سياسية" بين روسيا وأوكرانيا',
+           "empty": "",
+           "kept": "لافروف يراجع خارطة الطريق"}
+
+
+def guard_report(out_dir=None) -> dict:
+    from summarizer.engines import ModelEngine
+    from tests.test_faithfulness import ScriptedBackend, seed_article
+
+    seed = seed_article()
+    articles = [Article(id=f"a{i}", paragraphs=seed.paragraphs, title="لافروف يراجع خارطة الطريق") for i in range(2)]
+    engines = [ModelEngine(ScriptedBackend({"headline": [text], "summary": [text]}), name=name)
+               for name, text in GUARDED.items()]
+    return evaluate(engines, articles, "title", GenerationSettings(), out_dir=out_dir, progress=False)
+
+
+def test_rewording_every_message_changes_no_metric(monkeypatch, tmp_path):
+    from summarizer import reasons
+
+    before = guard_report()
+    guard = {row["engine"]: row["guard"] for row in before["rows"]}
+    assert guard["number"]["replaced_for_a_number"] == guard["rare"]["replaced_for_a_rare_word"] == 1.0
+    assert guard["novel"]["replaced_for_novel_words"] == guard["empty"]["outputs_replaced"] == 1.0
+    assert guard["kept"]["outputs_replaced"] == guard["empty"]["replaced_for_a_number"] == 0.0
+    monkeypatch.setattr(reasons, "MESSAGES", {code: f"reworded {k}" for k, code in enumerate(reasons.Reason)})
+    monkeypatch.setattr(reasons, "REPLACED", "replaced: {reasons}")
+    monkeypatch.setattr(reasons, "FIELDS", {"headline": "H", "summary": "S"})
+    after = guard_report(tmp_path)
+    (row, _) = [json.loads(line) for line in (tmp_path / "predictions-rare.jsonl").read_text("utf-8").splitlines()]
+    assert row["warnings"] == [f"H: replaced: reworded {list(reasons.Reason).index('novel_rare_word')}"]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in after["rows"]] == \
+        [{k: v for k, v in row.items() if k != "seconds"} for row in before["rows"]]
+
+
+def test_prediction_rows_are_records(tmp_path):
+    from summarizer.record import ArticleResult, SCHEMA_VERSION
+
+    guard_report(tmp_path)
+    (row, _) = [json.loads(line) for line in (tmp_path / "predictions-number.jsonl").read_text("utf-8").splitlines()]
+    record = ArticleResult.from_dict(row)
+    assert record.schema_version == row["schema_version"] == SCHEMA_VERSION and record.engine == "number"
+    assert record.fallback == {"headline": ["unsupported_number"]} and "12" not in record.headline
+    assert record.notes == [{"code": "unsupported_number", "field": "headline", "params": {"items": ["12"]}}]
+    assert any("12" in warning for warning in record.warnings)
+    assert (row["protocol"], row["scored"], row["reference"]) == ("title", "headline", "لافروف يراجع خارطة الطريق")
+    assert set(row["scores"]) == {"rouge1", "rouge2", "rougeL", "rougeLsum"} and "cleaned_text" not in row

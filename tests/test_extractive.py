@@ -112,7 +112,7 @@ def _planted_pair(k: int, at: int):
 
 
 def test_a_fitted_scorer_learns_where_the_lead_is_restated():
-    from finetune.extractive import design, fit
+    from summarizer.finetune.extractive import design, fit
     from summarizer.extractive import FEATURES, SentenceScorer, rank_article
 
     features, targets = design([_planted_pair(k, at=2) for k in range(40)])
@@ -150,3 +150,40 @@ def test_summary_min_words_adds_a_second_sentence_only_to_a_short_first():
     assert split_sentences(summary_from_ranked(ranked, sentences=2, min_words=5)) == short[:1]
     assert split_sentences(summary_from_ranked(ranked, sentences=2, min_words=0)) == short[:2]
     assert split_sentences(summary_from_ranked(ranked, sentences=3, min_words=13)) == short
+
+
+def test_an_article_of_only_short_sentences_still_gets_a_summary():
+    article = Article(id="x", paragraphs=["ارتفع الذهب اليوم.", "هبط النفط قليلا.", "استقر الدولار.",
+                                          "تراجعت الأسهم.", "صعد اليورو."])
+    for engine in (ExtractiveEngine(),):
+        (summary,) = engine.summarize([article], settings=GenerationSettings())
+        assert summary.summary and summary.headline
+
+
+def test_no_ok_record_has_an_empty_field_without_a_warning(monkeypatch):
+    from summarizer.article import Summary
+    from summarizer.pipeline import summarize_pages
+
+    class Silent:
+        name = "silent"
+
+        def summarize(self, articles, *, settings, tasks=("summary", "headline")):
+            return [Summary(headline="", summary="", engine=self.name) for _ in articles]
+
+    text = "\n".join(["أعلنت وزارة الصحة اليوم عن حملة تطعيم وطنية جديدة تستهدف الأطفال في جميع المحافظات."] * 2)
+    (page,) = summarize_pages([("p", text)], Silent(), GenerationSettings())
+    record = page.articles[0]
+    assert record.status == "ok" and len(record.warnings) >= 2  # one for each empty field
+
+
+def test_a_giant_word_never_becomes_a_giant_headline():
+    from summarizer.extractive import HEADLINE_MAX_CHARS
+
+    giant = "ب" * 199_990
+    for sentence in (giant, "قال الوزير إن " + giant + " كبير.", "أعلن " + "كلمةطويلة" * 40 + " اليوم"):
+        headline = shorten_headline(sentence)
+        assert 0 < len(headline) <= HEADLINE_MAX_CHARS
+    article = Article(id="x", paragraphs=[giant + " انتهى الخبر.", "وأضاف المتحدث أن الحكومة ستعلن التفاصيل لاحقا."])
+    for engine in (ExtractiveEngine(), LeadEngine(1)):
+        (summary,) = engine.summarize([article], settings=GenerationSettings())
+        assert len(summary.headline) <= HEADLINE_MAX_CHARS

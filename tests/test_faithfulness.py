@@ -8,6 +8,7 @@ from summarizer.clean import clean_page
 from summarizer.engines import ModelEngine
 from summarizer.faithfulness import check, numbers, summarize_rates
 from summarizer.generation import GenerationSettings, TaskFormat
+from summarizer.reasons import Reason
 from tests.conftest import SEED_PAGE
 
 SOURCE = ("أعلن سيرغي لافروف، وزير الخارجية الروسي، أن روسيا قدمت في يونيو مسودة خارطة طريق لتحسين العلاقات بين "
@@ -46,7 +47,7 @@ def test_corpus_rates():
 class ScriptedBackend:
     """A backend that writes what it is told: the engine's guard is then tested on known text."""
 
-    name, label, is_seq2seq = "scripted", "scripted", False
+    name, label, is_seq2seq, concurrent = "scripted", "scripted", False, False
 
     def __init__(self, answers):
         self.answers = answers
@@ -71,7 +72,9 @@ def test_the_guard_replaces_an_unsupported_number_with_the_extractive_text():
                                           "headline": ["لافروف يراجع خارطة الطريق بين تركيا وسوريا"]}))
     (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
     assert "12" not in result.summary and result.summary.split()[0] in seed_article().text
-    assert set(result.fallback) == {"summary"} and "12" in result.fallback["summary"]
+    assert result.fallback == {"summary": [Reason.UNSUPPORTED_NUMBER]}
+    assert [(n.field, n.params) for n in result.notes] == [("summary", {"items": ["12"]})]
+    assert any("استُبدل" in line and "12" in line for line in result.messages())
     assert result.headline == "لافروف يراجع خارطة الطريق بين تركيا وسوريا"
     (unguarded,) = engine.summarize([seed_article()], settings=GenerationSettings(guard=False))
     assert "12" in unguarded.summary and not unguarded.fallback
@@ -83,7 +86,8 @@ def test_the_guard_replaces_a_headline_mostly_absent_from_the_article():
     engine = ModelEngine(ScriptedBackend({"summary": ["لافروف يراجع مسودة خارطة الطريق."], "headline": [invented]}))
     (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
     assert result.headline != invented and result.headline.split()[0] in seed_article().text
-    assert set(result.fallback) == {"headline"} and "مواجهة" in result.fallback["headline"]
+    assert result.fallback == {"headline": [Reason.NOVEL_WORDS]}
+    assert any("مواجهة" in word for word in result.notes[0].params["items"])
     assert result.summary == "لافروف يراجع مسودة خارطة الطريق."  # few novel words: kept
     (lenient,) = engine.summarize([seed_article()], settings=GenerationSettings(guard_novel_rate=1.0))
     assert lenient.headline == invented and not lenient.fallback
@@ -115,7 +119,10 @@ def test_a_weekday_the_article_lacks_is_deleted_not_fatal():
     (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
     assert result.summary == "أعلن لافروف أنه يراجع مسودة خارطة الطريق."
     assert result.headline == "لافروف يراجع خارطة الطريق" and not result.fallback
-    assert sum("حُذف يوم" in w for w in result.warnings) == 2
+    assert [(n.code, n.field, n.params) for n in result.notes] == [
+        (Reason.WEEKDAY_REMOVED, "summary", {"items": ["الأربعاء"]}),
+        (Reason.WEEKDAY_REMOVED, "headline", {"items": ["الخميس"]})]
+    assert sum("حُذف يوم" in line for line in result.messages()) == 2
 
 
 def test_model_fields_choose_what_the_model_writes():
@@ -129,6 +136,7 @@ def test_model_fields_choose_what_the_model_writes():
     (hybrid,) = engine.summarize([seed_article()], settings=GenerationSettings(model_fields="headline"))
     assert hybrid.headline == "لافروف وخارطة الطريق" and hybrid.summary == extractive.summary
     assert not hybrid.fallback  # a choice, not a replacement
+    assert [(n.code, n.field) for n in hybrid.notes] == [(Reason.EXTRACTIVE_BY_DESIGN, "summary")]
     backend.task_format.model_fields = ["headline"]  # what an adapter recommends when the setting is empty
     (recommended,) = engine.summarize([seed_article()], settings=GenerationSettings())
     assert recommended.summary == extractive.summary
@@ -136,3 +144,19 @@ def test_model_fields_choose_what_the_model_writes():
     assert both.summary == "لافروف يراجع مسودة خارطة الطريق."
     with pytest.raises(ConfigError, match="model_fields: unknown field"):
         GenerationSettings.from_dict({"model_fields": "title"})
+
+
+def test_every_reason_has_a_message_and_csv_rows_carry_the_codes():
+    from summarizer.reasons import MESSAGES, Note, messages
+    from summarizer.record import csv_row
+
+    assert set(MESSAGES) == set(Reason)
+    notes = [Note(Reason.UNSUPPORTED_NUMBER, "summary", {"items": ["12", "40"]}),
+             Note(Reason.NOVEL_RARE_WORD, "summary", {"items": ["ليفتوفيتش"]}),
+             Note(Reason.TRUNCATED_INPUT, params={"selection": "central"})]
+    assert messages(notes) == ["الملخص: استُبدل نص النموذج بنص مأخوذ من المقال (أرقام غير واردة في المقال: 12، 40؛ "
+                               "أسماء أو كلمات نادرة غير واردة في المقال: ليفتوفيتش)",
+                               "المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج أهم جمله"]
+    row = csv_row({"fallback": {"summary": ["unsupported_number", "novel_rare_word"]}})
+    assert row["fallback"] == "summary: unsupported_number, novel_rare_word"
+    assert csv_row({"fallback": {"summary": "أرقام"}})["fallback"] == "summary: أرقام"  # a schema-2 record

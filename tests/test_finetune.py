@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from finetune.config import Config, help_text, load_config, parse_overrides
-from finetune.train import main as train_main
+from summarizer.finetune.config import Config, help_text, load_config, save_config
+from summarizer.finetune.train import main as train_main
 from summarizer.clean import clean_page
 from summarizer.errors import ConfigError
+from summarizer.settings import parse_overrides
 from summarizer.backends.hf import load_model
 from tests.conftest import ROOT, SEEDS
 
@@ -29,7 +30,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 
 def overrides(model: Path, corpus: Path, out: Path, *extra: str) -> list[str]:
     return ["--model.name", str(model), "--data.paths", f"[{corpus}]", "--data.dev_fraction", "0.25",
-            "--data.dev_articles", "3", "--data.max_source_tokens", "48", "--data.max_target_tokens", "16",
+            "--data.dev_articles", "3", "--task.input_tokens", "48", "--data.max_target_tokens", "16",
             "--train.output_dir", str(out), "--train.batch_size", "4", "--train.log_every", "1",
             "--train.warmup_steps", "1", "--generation.max_new_tokens", "6", "--generation.headline_max_new_tokens",
             "4", "--generation.max_input_tokens", "64", *extra]
@@ -100,7 +101,8 @@ def test_seq2seq_configs_run_with_a_tiny_model(tiny_seq2seq, tiny_corpus, tmp_pa
     curve = losses(run)
     assert curve[6] < curve[1]
     assert (run / "checkpoints" / "step-000006" / "model.safetensors").is_file()
-    assert (run / "best" / "summarizer_task.json").is_file()
+    assert json.loads((run / "best" / "summarizer_task.json").read_text())["kind"] == "seq2seq"  # the model's kind
+    assert load_config(run / "config.yaml").task.kind == "seq2seq"
 
 
 def test_config_error_is_one_clear_line(tmp_path, capsys):
@@ -108,44 +110,44 @@ def test_config_error_is_one_clear_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_ship_copies_best_adapter_and_forgets_local_paths(tmp_path):
-    from finetune.ship import FILES, OPTIONAL, ship
-
-    best = tmp_path / "run" / "best"
-    best.mkdir(parents=True)
-    for name in FILES + OPTIONAL:
-        (best / name).write_text("{}")
-    (best / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/root/.cache/x", "r": 16}))
+def test_ship_copies_best_adapter_and_forgets_local_paths(adapter_run, tmp_path):
+    from summarizer.finetune.ship import ship
     from summarizer.vocab import load_output_vocab, save_output_vocab
 
+    best = adapter_run / "best"
+    config = json.loads((best / "adapter_config.json").read_text())
+    (best / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "/root/.cache/x"}))
+    (best / "scores.json").write_text("{}")
     save_output_vocab(best, [5, 3, 9], 16)
-    dest = ship(tmp_path / "run", tmp_path / "dest")
+    dest = ship(adapter_run, tmp_path / "dest")
     config = json.loads((dest / "adapter_config.json").read_text())
-    assert config["r"] == 16 and not config["base_model_name_or_path"].startswith("/")
+    assert config["r"] == 2 and not config["base_model_name_or_path"].startswith("/")
     assert load_output_vocab(dest) == ([3, 5, 9], 16)  # serving trims to what training used
     assert (dest / "scores.json").is_file()
-    # A checkpoint has no scores.json: it ships, and the previous adapter's scores do not stay beside it.
+    # A checkpoint has no scores.json (nor, unrestricted, a vocabulary): it ships, and the previous adapter's
+    # files do not stay beside it.
     (best / "scores.json").unlink()
+    (best / "output_vocab.json").unlink()
     ship(best, dest)
-    assert not (dest / "scores.json").exists() and (dest / "adapter_model.safetensors").is_file()
+    assert not (dest / "scores.json").exists() and not (dest / "output_vocab.json").exists()
+    assert (dest / "adapter_model.safetensors").is_file()
     # Settings chosen on dev travel with the adapter, checked when shipped.
-    from finetune.ship import main as ship_main
+    from summarizer.finetune.ship import main as ship_main
     from summarizer.generation import TaskFormat
 
-    TaskFormat().save(best)
     assert ship_main([str(best), "--dest", str(dest), "--settings", "{guard_novel_rate: 0.3, num_beams: 2}"]) == 0
     assert TaskFormat.load(dest).generation == {"guard_novel_rate": 0.3, "num_beams": 2}
-    with pytest.raises(SystemExit, match="guard_novel_rate.*num_beam|num_beam.*guard_novel_rate"):
-        ship_main([str(best), "--dest", str(dest), "--settings", "{guard_novel_rate: 3, num_beam: 2}"])
+    with pytest.raises(ConfigError, match="guard_novel_rate.*num_beam|num_beam.*guard_novel_rate"):
+        ship(best, dest, settings={"guard_novel_rate": 3, "num_beam": 2})
     (best / "summarizer_task.json").unlink()
-    with pytest.raises(SystemExit, match="lacks summarizer_task.json"):
-        ship(tmp_path / "run", tmp_path / "dest2")
+    with pytest.raises(ConfigError, match="lacks summarizer_task.json"):
+        ship(adapter_run, tmp_path / "dest2")
 
 
 def test_cpu_recipe_options_train_resume_and_score_like_summarizer_evaluate(tiny_causal, tiny_corpus, tmp_path):
     """Top-layer LoRA + restricted-vocabulary softmax: trains, resumes identically, and the dev score logged with
     the checkpoint is what `summarizer evaluate` gives for the same adapter on the same dev articles."""
-    from finetune.data import load_articles
+    from summarizer.finetune.data import load_articles
     from summarizer.backends.hf import HFBackend
     from summarizer.engines import ModelEngine
     from summarizer.evaluation import evaluate
@@ -195,3 +197,190 @@ def test_restricted_vocabulary_logits_are_the_models_own(tiny_causal):
     assert vocab.remap(torch.tensor([42, -100, 3])).tolist() == [2, -100, 0]
     with pytest.raises(ValueError, match="outside the restricted vocabulary"):
         vocab.remap(torch.tensor([7]))
+
+
+# --- ship: checked before anything is written, written by rename ------------------------------------------------
+@pytest.fixture
+def adapter_run(tiny_causal, tmp_path) -> Path:
+    """A run whose best/ holds a real (tiny) LoRA adapter, its task format and its config."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from summarizer.generation import TaskFormat
+
+    best = tmp_path / "run" / "best"
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_causal),
+                           LoraConfig(r=2, target_modules="all-linear"))
+    model.save_pretrained(best)
+    TaskFormat().save(best)
+    save_config(Config(), best / "config.yaml")
+    return tmp_path / "run"
+
+
+@pytest.fixture
+def packaged(adapter_run, tmp_path) -> Path:
+    """An adapter already shipped, with its hand-written model card."""
+    from summarizer.finetune.ship import main as ship_main
+
+    dest = tmp_path / "packaged"
+    assert ship_main([str(adapter_run), "--dest", str(dest)]) == 0
+    (dest / "README.md").write_text("the model card, written by hand")
+    return dest
+
+
+def snapshot(directory: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def refused(argv: list[str], capsys) -> str:
+    from summarizer.finetune.ship import main as ship_main
+
+    capsys.readouterr()
+    code = ship_main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, (code, err)
+    return err
+
+
+def _safetensors(path: Path, tensors: dict) -> None:
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path))
+
+
+BROKEN_FILES = {
+    "random weights": ("adapter_model.safetensors", lambda p: p.write_bytes(bytes(range(256)) * 40)),
+    "{} weights": ("adapter_model.safetensors", lambda p: p.write_text("{}")),
+    "no tensors": ("adapter_model.safetensors", lambda p: _safetensors(p, {})),
+    "{} adapter config": ("adapter_config.json", lambda p: p.write_text("{}")),
+    "random adapter config": ("adapter_config.json", lambda p: p.write_bytes(b"\xff\x00" * 50)),
+    "random task format": ("summarizer_task.json", lambda p: p.write_bytes(b"\xff\x00" * 50)),
+    "task format of the wrong types": ("summarizer_task.json", lambda p: p.write_text('{"input_tokens": "many"}')),
+    "bad config YAML": ("config.yaml", lambda p: p.write_text("train: [unclosed\n")),
+    "config with unknown keys": ("config.yaml", lambda p: p.write_text("train: {colour: red}\n")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_FILES))
+def test_ship_refuses_a_broken_adapter_before_writing_anything(adapter_run, packaged, capsys, case):
+    name, spoil = BROKEN_FILES[case]
+    spoil(adapter_run / "best" / name)
+    before = snapshot(packaged)
+    err = refused([str(adapter_run), "--dest", str(packaged)], capsys)
+    assert name in err and "--settings" not in err
+    assert snapshot(packaged) == before
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--settings", "{num_beams: 0}"], "--settings"),
+    (["--settings", "{num_beams: [2"], "--settings"),
+    (["--settings", "[1, 2]"], "--settings"),
+    (["--model-fields", "headline,bogus"], "bogus"),
+])
+def test_ship_refuses_bad_options_before_writing_anything(adapter_run, packaged, capsys, argv, named):
+    before = snapshot(packaged)
+    err = refused([str(adapter_run), "--dest", str(packaged), *argv], capsys)
+    assert named in err
+    assert snapshot(packaged) == before
+
+
+def test_a_failure_while_shipping_leaves_the_packaged_adapter_whole(adapter_run, packaged, capsys, monkeypatch):
+    import shutil as shutil_module
+
+    before = snapshot(packaged)
+    real_copy, calls = shutil_module.copy2, []
+
+    def copy_then_fail(src, dst, *args, **kwargs):
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil_module, "copy2", copy_then_fail)
+    err = refused([str(adapter_run), "--dest", str(packaged)], capsys)
+    assert "No space left on device" in err
+    assert snapshot(packaged) == before
+    assert sorted(p.name for p in packaged.parent.iterdir()) == ["packaged", "run"]  # no temporary folder left
+
+
+def test_ship_replaces_the_adapter_and_keeps_the_model_card(adapter_run, packaged):
+    from summarizer.finetune.ship import main as ship_main
+
+    assert ship_main([str(adapter_run), "--dest", str(packaged), "--model-fields", "headline"]) == 0
+    assert (packaged / "README.md").read_text() == "the model card, written by hand"
+    assert json.loads((packaged / "summarizer_task.json").read_text())["model_fields"] == ["headline"]
+    assert sorted(p.name for p in packaged.parent.iterdir()) == ["packaged", "run"]
+
+
+# --- train: every problem before the model is loaded --------------------------------------------------------
+@pytest.fixture
+def no_model_load(tmp_path, monkeypatch):
+    """The embedded model's conversion, recorded and refused: a test that reaches it loaded the model too early."""
+    from summarizer import default_model
+    from summarizer.errors import ModelLoadError
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def convert(out_dir):
+        calls.append(out_dir)
+        raise ModelLoadError("the model was loaded")
+
+    monkeypatch.setattr(default_model, "_convert_gguf", convert)
+    return calls
+
+
+def test_a_missing_data_path_is_reported_before_the_model_is_loaded(no_model_load, tmp_path, capsys):
+    code = train_main(["--data.paths", f"[{tmp_path / 'absent.jsonl'}, {tmp_path / 'also-absent'}]",
+                       "--train.output_dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and not no_model_load, err
+    assert "absent.jsonl" in err and "also-absent" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_negative_counts_are_refused_all_at_once(no_model_load, tiny_corpus, tmp_path, capsys):
+    code = train_main(["--data.paths", f"[{tiny_corpus}]", "--train.output_dir", str(tmp_path / "run"),
+                       "--train.warmup_steps", "-1", "--data.dev_articles", "-2", "--data.max_train_articles", "-3",
+                       "--train.eval_every", "-4", "--train.seed", "-5", "--model.lora_layers", "-6"])
+    err = capsys.readouterr().err
+    assert code == 2 and not no_model_load, err
+    for name in ("warmup_steps", "dev_articles", "max_train_articles", "eval_every", "seed", "lora_layers"):
+        assert name in err, name
+    assert len(err.strip().splitlines()) == 1
+
+
+# --- one config stack --------------------------------------------------------------------------------------
+def test_the_training_config_is_one_settings_tree_with_the_task_format_as_a_section():
+    from dataclasses import fields
+
+    from summarizer.default_model import ADAPTER_DIR
+    from summarizer.finetune.config import DataConfig, ModelConfig
+    from summarizer.generation import TaskFormat
+
+    assert Config().task == TaskFormat()  # its defaults, not copies
+    assert not {f.name for f in fields(ModelConfig)} & {"summary_prefix", "headline_prefix"}
+    assert not {f.name for f in fields(DataConfig)} & {"max_source_tokens", "input_selection"}
+    mt5 = load_config(ROOT / "configs/mt5-xlsum.yaml")
+    assert mt5.task.prefixes == {"summary": "", "headline": "headline: "} and mt5.task.input_tokens == 512
+    # A config saved before the change (the packaged adapter's, any run's) still loads, its keys moved into task.
+    shipped = load_config(ADAPTER_DIR / "config.yaml")
+    assert shipped.task.input_tokens == 128 and shipped.task.input_selection == "central"
+    assert shipped.task.prefixes == TaskFormat().prefixes
+    config = load_config(None, ["--task.input_tokens", "64", "--task.input_selection", "central"])
+    assert (config.task.input_tokens, config.task.input_selection) == (64, "central")
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["--task.input_tokens", "0", "--task.prefixes", "{summary: 'x'}"])
+    assert "task.input_tokens must be >= 1" in str(info.value) and "'headline'" in str(info.value)
+
+
+def test_the_cli_trains_through_the_summarizer_package_only(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from summarizer.cli import main; code = main(['train', '--config', 'absent.yaml']); "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'finetune')); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout.strip() == "[]"  # no top-level `finetune` package, installed under a generic name

@@ -7,7 +7,7 @@ import sys
 from fastapi.testclient import TestClient
 
 from summarizer.batch import run_batch
-from summarizer.engines import ExtractiveEngine
+from summarizer.engines import EngineSettings, ExtractiveEngine
 from summarizer.generation import GenerationSettings
 from summarizer.record import SCHEMA_VERSION
 from summarizer.service import Engines, build_api
@@ -29,8 +29,8 @@ def test_two_articles_two_records_on_every_path(tmp_path):
                           str(page)], capture_output=True, text=True, timeout=60)
     cli_records = [json.loads(line) for line in cli.stdout.splitlines()]
 
-    api = TestClient(build_api(Engines(default="extractive"))).post("/api/summarize",
-                                                                    json={"text": text}).json()["articles"]
+    engines = Engines(EngineSettings(engine="extractive"))
+    api = TestClient(build_api(engines)).post("/api/summarize", json={"text": text}).json()["articles"]
     # the API has no file name: its ids follow the content, so they are compared without the id
 
     import summarizer.webapp as webapp
@@ -38,7 +38,7 @@ def test_two_articles_two_records_on_every_path(tmp_path):
     upload = webapp.upload_folder() / "pipeline-test"
     upload.mkdir(parents=True, exist_ok=True)
     (upload / "seed.txt").write_text(text, encoding="utf-8")
-    _, (jsonl, _) = webapp.summarize_files([str(upload / "seed.txt")], "extractive",
+    _, (jsonl, _) = webapp.summarize_files(engines, [str(upload / "seed.txt")], "extractive",
                                            *[i.default for i in webapp.describe(GenerationSettings)])
     ui_records = [json.loads(line) for line in open(jsonl, encoding="utf-8")]
     for record in ui_records:

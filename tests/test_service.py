@@ -4,12 +4,13 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from summarizer.engines import EngineSettings
 from summarizer.service import BoundedQueue, Engines, QueueFull, build_api
 
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(build_api(Engines(default="extractive")))
+    return TestClient(build_api(Engines(EngineSettings(engine="extractive"))))
 
 
 def test_summarize_one_page(client, scraped_page):
@@ -107,3 +108,122 @@ def test_non_finite_numbers_are_refused(client, value):
     body = '{"text": "خبر عاجل من القاهرة اليوم", "settings": {"length_penalty": %s}}' % value
     response = client.post("/api/summarize", content=body.encode(), headers={"content-type": "application/json"})
     assert response.status_code == 422 and "length_penalty" in response.json()["error"]
+
+
+# --- hardening, round two --------------------------------------------------------------------------------------
+TEXT = "أعلنت وزارة الصحة اليوم عن حملة تطعيم وطنية جديدة تستهدف الأطفال في جميع المحافظات والقرى."
+
+
+@pytest.mark.parametrize("settings, name", [
+    ({"num_beams": 1000, "num_candidates": 1000}, "settings.num_beams"),
+    ({"batch_size": 10**12}, "settings.batch_size"),
+    ({"headline_max_new_tokens": 10**30}, "settings.headline_max_new_tokens"),
+    ({"max_input_tokens": 10**6}, "settings.max_input_tokens"),
+])
+def test_hostile_settings_are_a_422_naming_the_setting(client, settings, name):
+    response = client.post("/api/summarize", json={"text": TEXT, "settings": settings})
+    assert response.status_code == 422 and name in response.json()["error"]
+
+
+def test_a_number_too_long_to_parse_is_a_client_error(client):
+    body = '{"text": "%s", "settings": {"num_beams": %s}}' % (TEXT, "9" * 5000)
+    response = client.post("/api/summarize", content=body.encode(), headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500 and len(response.content) < 500
+
+
+@pytest.mark.parametrize("engine", ["lead-" + "9" * 5000, "x" * 1_000_000, "<script>alert(1)</script>"])
+def test_bad_engine_names_are_a_short_422_that_never_echoes_them(client, engine):
+    response = client.post("/api/summarize", json={"text": TEXT, "engine": engine})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert "engine" in error and "extractive" in error  # names the field and what is allowed
+    assert len(response.content) < 500 and "<script>" not in response.text and "999999" not in response.text
+
+
+@pytest.mark.parametrize("value", ["<script>alert(1)</script>", "y" * 1_000_000])
+def test_bad_model_fields_are_named_but_never_echoed(client, value):
+    response = client.post("/api/summarize", json={"text": TEXT, "settings": {"model_fields": value}})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert "model_fields" in error and "headline" in error and "summary" in error
+    assert len(response.content) < 500 and "<script>" not in response.text
+
+
+def test_status_codes_follow_the_error_type_not_its_wording(client, monkeypatch):
+    import summarizer.service as service
+    from summarizer.errors import InputError, InputTooLarge
+
+    monkeypatch.setattr(service, "summarize_pages", lambda *a, **k: (_ for _ in ()).throw(InputTooLarge("ما")))
+    assert client.post("/api/summarize", json={"text": TEXT}).status_code == 413
+    reworded = InputError("the input is over the limit, reworded")
+    monkeypatch.setattr(service, "summarize_pages", lambda *a, **k: (_ for _ in ()).throw(reworded))
+    assert client.post("/api/summarize", json={"text": TEXT}).status_code == 400
+
+
+def test_an_oversized_page_is_a_typed_error_in_every_path(client):
+    from summarizer.clean import check_page
+    from summarizer.errors import InputTooLarge
+
+    with pytest.raises(InputTooLarge):
+        check_page("خبر " * 60_000)
+    assert client.post("/api/summarize", json={"text": "خبر " * 60_000}).status_code == 413
+
+
+def test_a_busy_server_says_when_to_retry(monkeypatch):
+    async def full(self, fn, *args):
+        raise QueueFull("busy")
+
+    monkeypatch.setattr(BoundedQueue, "run", full)
+    response = TestClient(build_api(Engines(EngineSettings(engine="extractive")))).post("/api/summarize", json={"text": TEXT})
+    assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
+
+
+def test_a_body_shorter_than_its_content_length_is_answered_and_closed_within_the_deadline():
+    from summarizer.service import BodyLimit
+
+    async def never_called(scope, receive, send):
+        raise AssertionError("the application must not run on a body that never arrived")
+
+    sent = []
+
+    async def receive():
+        if not sent:
+            sent.append("first")
+            return {"type": "http.request", "body": b'{"text": "', "more_body": True}
+        await asyncio.sleep(3600)  # the rest of the declared body never comes
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-length", b"100000")]}
+    asyncio.run(asyncio.wait_for(BodyLimit(never_called, deadline=0.3)(scope, receive, send), timeout=5))
+    start = next(m for m in sent if isinstance(m, dict) and m["type"] == "http.response.start")
+    assert start["status"] in (400, 408) and (b"connection", b"close") in start["headers"]
+
+
+def tiny_model_client(model_dir) -> TestClient:
+    return TestClient(build_api(Engines(EngineSettings(engine="model", model=str(model_dir), backend="hf"))))
+
+
+def test_work_per_request_is_bounded_with_a_422_naming_the_settings(tiny_causal, scraped_page):
+    client = tiny_model_client(tiny_causal)
+    fine = {"num_beams": 2, "num_candidates": 2, "max_new_tokens": 4, "headline_max_new_tokens": 4, "guard": False}
+    assert client.post("/api/summarize", json={"text": scraped_page, "settings": fine}).status_code == 200
+    # Each value is in its range; together, one forward pass would hold too many token positions.
+    wide = {"num_beams": 8, "num_candidates": 8, "batch_size": 64, "max_input_tokens": 2048}
+    response = client.post("/api/summarize", json={"texts": [scraped_page] * 32, "settings": wide})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert all(name in error for name in ("num_beams", "batch_size", "max_input_tokens"))
+    # Within the per-pass bound, but 32 pages of long beams are too many decoder steps for one request.
+    long = {"num_beams": 8, "num_candidates": 8, "batch_size": 1, "max_new_tokens": 256,
+            "headline_max_new_tokens": 64, "max_input_tokens": 64}
+    response = client.post("/api/summarize", json={"texts": [scraped_page] * 32, "settings": long})
+    assert response.status_code == 422 and "articles" in response.json()["error"]
+    assert "max_new_tokens" in response.json()["error"]
+
+
+def test_weightless_engines_are_not_held_to_the_model_work_budget(client, scraped_page):
+    long = {"num_beams": 8, "num_candidates": 8, "max_new_tokens": 256, "headline_max_new_tokens": 64}
+    response = client.post("/api/summarize", json={"texts": [scraped_page] * 32, "settings": long})
+    assert response.status_code == 200 and len(response.json()["results"]) == 32

@@ -3,7 +3,7 @@ minute and a half; not in CI's default run: pytest -m slow)."""
 
 import pytest
 
-from summarizer.engines import make_engine
+from summarizer.engines import EngineSettings, make_engine
 from summarizer.generation import GenerationSettings
 from summarizer.pipeline import summarize_pages
 from tests.conftest import SEED_PAGE
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_seed_pages_main_article_gets_a_headline_and_summary_with_nothing_the_article_lacks():
     pytest.importorskip("ctranslate2")
-    engine = make_engine("default")
+    engine = make_engine(EngineSettings())
     (page,) = summarize_pages([("seed", SEED_PAGE.read_text("utf-8"))], engine, GenerationSettings())
     main = next(a for a in page.articles if not a.secondary)
     assert main.headline and main.summary

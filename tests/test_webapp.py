@@ -6,11 +6,14 @@ import uuid
 import httpx
 import pytest
 
+from summarizer.engines import EngineSettings
 from summarizer.generation import GenerationSettings
+from summarizer.service import Engines
 from summarizer.settings import describe
 from tests.conftest import SEED_PAGE
 
 DEFAULTS = [info.default for info in describe(GenerationSettings)]
+ENGINES = Engines(EngineSettings(engine="extractive"))
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def test_batch_tab_reads_only_uploaded_files(webapp, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("كلمة السر للخادم: " + "سري " * 20, encoding="utf-8")
     for path in (str(secret), str(tmp_path / "missing.txt"), "/etc/passwd"):
-        table, files = webapp.summarize_files([path], "extractive", *DEFAULTS)
+        table, files = webapp.summarize_files(ENGINES, [path], "extractive", *DEFAULTS)
         assert table[0][3] == "only files uploaded through this page can be summarized"  # same whether it exists
         assert all("سري" not in open(f, encoding="utf-8-sig").read() for f in files)
 
@@ -34,7 +37,7 @@ def test_an_uploaded_file_is_summarized(webapp):
     upload_dir.mkdir(parents=True)
     page = upload_dir / "page.txt"
     page.write_text(SEED_PAGE.read_text("utf-8"), encoding="utf-8")
-    table, (jsonl, csv_path) = webapp.summarize_files([str(page)], "extractive", *DEFAULTS)
+    table, (jsonl, csv_path) = webapp.summarize_files(ENGINES, [str(page)], "extractive", *DEFAULTS)
     records = [json.loads(line) for line in open(jsonl, encoding="utf-8")]
     assert [r["secondary"] for r in records] == [False, True] and all(r["headline"] for r in records)
 
@@ -77,10 +80,10 @@ def test_page_text_is_shown_as_text_never_as_markup(webapp):
     page = SEED_PAGE.read_text("utf-8").replace(
         "مرحلة جديدة من العلاقات العُمانية الجزائرية", '<img src="http://127.0.0.1:9/x.png" onerror="alert(1)">')
     page = page.replace("  • أين وصلت محاولات التطبيع بين تركيا وسورية؟", "  • ![صورة](http://127.0.0.1:9/y.png)")
-    headline, summary, marks, cleaned, notes, others = webapp.summarize_paste(page, "extractive", *DEFAULTS)
+    headline, summary, marks, cleaned, notes, others = webapp.summarize_paste(ENGINES, page, "extractive", *DEFAULTS)
     for shown in (notes, others):
         assert "<img" not in shown and "![" not in shown and "](" not in shown
-    assert "&lt;img" in others or "&lt;img" in notes
+    assert "(markup)" in notes  # cleaning removed the tag from the text, and the notes say so
 
 
 def test_marks_show_what_the_article_does_not_support(webapp):
@@ -116,3 +119,118 @@ def test_controls_left_at_their_default_leave_the_models_recommended_value_in_fo
     assert chosen == {"num_beams": 3}
     effective = with_recommended(build(GenerationSettings, chosen), {"num_beams": 2, "guard_novel_rate": 0.5})
     assert (effective.num_beams, effective.guard_novel_rate) == (3, 0.5)
+
+
+# --- the app factory and `summarizer serve` ------------------------------------------------------------------
+def served_app(monkeypatch, *argv):
+    """`summarizer serve ARGV` up to the point where it would listen: the app it hands to uvicorn, and where."""
+    import uvicorn
+
+    from summarizer.cli import main
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **where: calls.append((app, where)))
+    assert main(["serve", *argv]) == 0
+    ((app, where),) = calls
+    return app, where
+
+
+def test_serve_model_serves_a_tiny_local_model(monkeypatch, tiny_causal):
+    from fastapi.testclient import TestClient
+
+    app, _ = served_app(monkeypatch, "--model", str(tiny_causal), "--backend", "hf", "--device", "cpu")
+    client = TestClient(app)
+    health = client.get("/api/health").json()
+    assert health["default_engine"] == "model" and "model" in health["engines"]
+    settings = {"guard": False, "max_new_tokens": 8, "headline_max_new_tokens": 6, "model_fields": "headline,summary"}
+    text = SEED_PAGE.read_text("utf-8")
+    response = client.post("/api/summarize", json={"text": text, "settings": settings})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    from summarizer.engines import EngineSettings, make_engine
+    from summarizer.pipeline import summarize_pages
+    from summarizer.settings import build
+
+    engine = make_engine(EngineSettings(model=str(tiny_causal), backend="hf", device="cpu"))
+    (page,) = summarize_pages([("", text)], engine, build(GenerationSettings, settings))
+    assert body["engine"] == engine.name != "extractive"
+    assert [(a["headline"], a["summary"]) for a in body["articles"]] == [(a.headline, a.summary) for a in page.articles]
+
+
+def test_serve_hands_nothing_over_through_the_environment(monkeypatch):
+    import os
+
+    from fastapi.testclient import TestClient
+
+    for name in ("SUMMARIZER_HOST", "SUMMARIZER_PORT", "SUMMARIZER_ENGINE", "SUMMARIZER_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    try:
+        app, where = served_app(monkeypatch, "--engine", "extractive", "--backend", "hf", "--port", "7871")
+        assert dict(os.environ) == before
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+    assert (where["host"], where["port"]) == ("127.0.0.1", 7871)
+    assert TestClient(app).get("/api/health").json()["default_engine"] == "extractive"
+
+
+def test_host_and_port_default_from_the_environment_and_flags_win(monkeypatch, capsys):
+    from summarizer.cli import main
+
+    monkeypatch.setenv("SUMMARIZER_HOST", "127.0.0.2")
+    monkeypatch.setenv("SUMMARIZER_PORT", "7999")
+    _, where = served_app(monkeypatch, "--engine", "extractive")
+    assert (where["host"], where["port"]) == ("127.0.0.2", 7999)
+    _, where = served_app(monkeypatch, "--engine", "extractive", "--port", "7001")
+    assert where["port"] == 7001
+    monkeypatch.setenv("SUMMARIZER_PORT", "seventy")
+    capsys.readouterr()
+    assert main(["serve", "--engine", "extractive"]) == 2
+    err = capsys.readouterr().err
+    assert "$SUMMARIZER_PORT" in err and len(err.strip().splitlines()) == 1
+
+
+def test_app_py_honours_its_flags(monkeypatch):
+    import runpy
+    import sys
+
+    import uvicorn
+
+    from tests.conftest import ROOT
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **where: calls.append(where))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--port", "7871", "--engine", "extractive"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+    assert exited.value.code == 0 and calls[0]["port"] == 7871
+
+
+def test_app_py_keeps_gradios_convention_a_module_level_demo_and_app():
+    import runpy
+
+    import gradio as gr
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import ROOT
+
+    module = runpy.run_path(str(ROOT / "app.py"), run_name="app")
+    assert isinstance(module["demo"], gr.Blocks) and module["demo"].has_launched  # Gradio's upload check is on
+    assert TestClient(module["app"]).get("/api/health").json()["default_engine"] == "default"
+
+
+def test_importing_the_webapp_builds_nothing():
+    import subprocess
+    import sys
+
+    code = ("import gradio as gr, summarizer.service as service\n"
+            "built = []\n"
+            "blocks, engines = gr.Blocks.__init__, service.Engines.__init__\n"
+            "gr.Blocks.__init__ = lambda self, *a, **k: (built.append('Blocks'), blocks(self, *a, **k))[1]\n"
+            "service.Engines.__init__ = lambda self, *a, **k: (built.append('Engines'), engines(self, *a, **k))[1]\n"
+            "import summarizer.webapp as webapp\n"
+            "print(built, [n for n in ('demo', 'app', 'engines') if hasattr(webapp, n)])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[] []"

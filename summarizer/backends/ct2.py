@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from ..cache import build_once, cache_dir
+from ..cache import build_once, cache_dir, lease
 from ..errors import ModelLoadError
 from ..generation import GenerationSettings, TaskFormat, common_token_ids, source_token_ids
 from . import Candidate
@@ -202,6 +202,8 @@ def load_tokenizer(directory: Path):
 
 class CT2Backend:
     name = "ct2"
+    variants = {"full": {"trim_vocab": False}}
+    """`summarizer bench` compares ct2-full, the whole output layer, with the trimmed one (what trimming buys)."""
 
     def __init__(self, directory: Path, *, device: str, compute_type: str, threads: int | None, label: str):
         import ctranslate2
@@ -247,13 +249,16 @@ class CT2Backend:
         vocab_source = adapter if adapter is not None else str(model)
         trim = bool(trim_vocab) and load_output_vocab(vocab_source) is not None
         directory = converted_dir(str(model), adapter, quantization, trim)
+        held = lease(directory)  # before the entry is looked for: `summarizer cache --prune-days` then skips it
         build_once(directory, lambda tmp: convert(str(model), adapter, quantization, tmp, trim),
                    what=f"a CTranslate2 {quantization} copy of {Path(str(model)).name}", marker=CONVERTED_INFO)
         label = str(model) if adapter is None else f"{model}+{Path(adapter).name}"
         try:
-            return cls(directory, device=device, compute_type=compute_type, threads=threads, label=label)
+            backend = cls(directory, device=device, compute_type=compute_type, threads=threads, label=label)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelLoadError(f"cannot load the CTranslate2 model in {directory}: {exc}") from exc
+        backend._lease = held  # released when the backend is collected (or the process ends)
+        return backend
 
     def count_tokens(self, text: str, *, special: bool = False) -> int:
         return len(self.tokenizer(text, add_special_tokens=special).input_ids)

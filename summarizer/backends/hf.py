@@ -1,6 +1,7 @@
 """The `hf` backend: Hugging Face checkpoints (seq2seq or causal, optional LoRA adapter) run by transformers.
 
-Training uses the same loading and generation code (finetune.train wraps the model being trained in HFBackend).
+Training uses the same loading and generation code (summarizer.finetune.train wraps the model being trained in
+HFBackend).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class HFBackend:
     """transformers generate() over a LoadedModel; source-aware decoding through a logits processor."""
 
     name = "hf"
+    concurrent = False  # one torch model: a second thread would only queue behind the first
+    variants: dict[str, dict] = {}
 
     def __init__(self, loaded: LoadedModel):
         self.loaded = loaded
@@ -217,12 +220,6 @@ class SourceBias:
 
     def __call__(self, input_ids, scores):
         return scores + self.bias.to(scores.device)
-
-
-def input_budget(loaded: LoadedModel, settings: GenerationSettings, max_new_tokens: int, overhead: int) -> int:
-    """Tokens of article text: the setting, else what the model was trained with, within its positions."""
-    wanted = settings.max_input_tokens or loaded.task_format.input_tokens
-    return max(16, min(wanted, position_limit(loaded, max_new_tokens) - overhead))
 
 
 def position_limit(loaded: LoadedModel, max_new_tokens: int) -> int:

@@ -1,6 +1,6 @@
 """Build the background word-frequency list that tells rare (likely invented) words from common ones.
 
-    python -m finetune.background [CORPUS ...]      # default: the three corpora in ../shared/data
+    python -m summarizer.finetune.background [CORPUS ...]      # default: the three corpora in ../shared/data
 
 Counts light stems over the train split only (dev and test names must stay rare), keeps stems seen at least
 `faithfulness.RARE_BELOW` times, and writes `summarizer/data/background_freq.tsv.gz`, shipped in the package.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from summarizer.corpora import deduplicate, read_corpus, split_of
-from summarizer.faithfulness import BACKGROUND_FILE, count_stems, write_background
+from ..corpora import deduplicate, read_corpus, split_of
+from ..faithfulness import BACKGROUND_FILE, count_stems, write_background
+from .data import DEFAULT_CORPORA
 
-DEFAULT_CORPORA = ("../shared/data/ant-multisource-v2.1.tar.gz", "../shared/data/ant-jawharafm-v1.1.tar.gz",
-                   "../shared/data/saudinewsnet")
 
 
 def train_texts(paths, seed: int = 13):
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(BACKGROUND_FILE))
     args = parser.parse_args(argv)
     counts = count_stems(train_texts(args.corpora))
-    path = write_background(counts, __import__("pathlib").Path(args.out))
+    path = write_background(counts, Path(args.out))
     print(f"{sum(counts.values()):,} tokens, {len(counts):,} stems -> {path}")
     return 0
 

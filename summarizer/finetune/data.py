@@ -5,12 +5,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from summarizer.article import Article
-from summarizer.corpora import deduplicate, read_corpus, split_of
-from summarizer.generation import TaskFormat, leading_sentences, select_input
-from summarizer.text import word_count
+from ..article import Article
+from ..corpora import deduplicate, read_corpus, split_of
+from ..errors import SummarizerError
+from ..generation import TaskFormat, leading_sentences, select_input
+from ..text import word_count
+from .config import Config, DataConfig
 
-from .config import DataConfig
+DEFAULT_CORPORA = ("../shared/data/ant-multisource-v2.1.tar.gz", "../shared/data/ant-jawharafm-v1.1.tar.gz",
+                   "../shared/data/saudinewsnet")
+"""The corpora the shipped weights and word lists were built from (background, extractive: their defaults)."""
 
 
 @dataclass
@@ -50,8 +54,8 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
                    stats: dict | None = None) -> list[Example]:
     """Examples for each task; with `faithful_targets`, a target the input does not support (a number or rare
     word absent from what the model sees) is dropped and counted in `stats`."""
-    from summarizer.evaluation import repeats_text
-    from summarizer.faithfulness import SourceIndex
+    from ..evaluation import repeats_text
+    from ..faithfulness import SourceIndex
 
     stats = {} if stats is None else stats
     examples = []
@@ -63,7 +67,7 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
         examples.append(Example(task, task_format.render(task, source), target))
 
     for article in articles:
-        body, _ = select_input(article.body, count_tokens, config.max_source_tokens, task_format.input_selection)
+        body, _ = select_input(article.body, count_tokens, task_format.input_tokens, task_format.input_selection)
         if "summary" in config.tasks:
             target = lead_target(article.lead, count_tokens, config.max_target_tokens)
             if target and word_count(target) >= 6:
@@ -72,12 +76,43 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
             add("headline", body, article.title)
         if (config.use_abstracts and article.reference and article.source in ("BBC", "CNN")
                 and not repeats_text(article.reference, article.text)):
-            whole, _ = select_input(article.paragraphs, count_tokens, config.max_source_tokens,
+            whole, _ = select_input(article.paragraphs, count_tokens, task_format.input_tokens,
                                     task_format.input_selection)
             target = lead_target(article.reference, count_tokens, config.max_target_tokens)
             if target:
                 add("summary", whole, target)
     return examples
+
+
+def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
+    """Encoded training examples and the dev articles; `accelerator.print` reports what was kept."""
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False).input_ids)
+
+    train_articles, dev_articles = load_articles(config.data)
+    dropped: dict = {}
+    examples = build_examples(train_articles, config.data, task_format, count, dropped)
+    if dropped:
+        accelerator.print(f"data: dropped {dropped}")
+    if task_format.kind == "seq2seq":
+        encoded = [encode_seq2seq(e, tokenizer, task_format.input_tokens, config.data.max_target_tokens)
+                   for e in examples]
+    else:
+        encoded = [encode_causal(e, tokenizer, config.data.max_target_tokens) for e in examples]
+    if not encoded:
+        raise SummarizerError("no training examples could be built from data.paths")
+    accelerator.print(f"data: {len(train_articles)} train articles -> {len(encoded)} examples; "
+                      f"{len(dev_articles)} dev articles")
+    return encoded, dev_articles
+
+
+def restricted_ids(encoded: list[dict], tokenizer) -> set[int]:
+    """The tokens the training corpora use (inputs and targets) plus every single-character and byte token, so
+    the model can still write any text."""
+    from ..vocab import single_character_ids
+
+    used = {t for example in encoded for t in example["input_ids"] if t >= 0}
+    return used | single_character_ids(tokenizer) | {tokenizer.eos_token_id}
 
 
 def encode_causal(example: Example, tokenizer, max_target_tokens: int) -> dict:

@@ -1,6 +1,6 @@
 """Fit the extractive engine's sentence scorer on the training split.
 
-    python -m finetune.extractive [CORPUS ...] [--articles 6000] [--out summarizer/data/sentence_scorer.json]
+    python -m summarizer.finetune.extractive [CORPUS ...] [--articles 6000] [--out summarizer/data/sentence_scorer.json]
 
 Each training article is put as the lead protocol puts it (the body without the lead paragraph); every sentence
 the ranker would see gets its features (`extractive.sentence_features`) and a target: the mean of its ROUGE-1 and
@@ -16,13 +16,12 @@ import random
 import sys
 from pathlib import Path
 
-from summarizer.corpora import deduplicate, read_corpus, split_of
-from summarizer.evaluation import prepare
-from summarizer.extractive import FEATURES, SCORER_PATH, SentenceScorer, featurize_article
-from summarizer.rouge import score_pairs
+from ..corpora import deduplicate, read_corpus, split_of
+from ..evaluation import prepare
+from ..extractive import FEATURES, SCORER_PATH, SentenceScorer, featurize_article
+from ..rouge import score_pairs
+from .data import DEFAULT_CORPORA
 
-DEFAULT_CORPORA = ("../shared/data/ant-multisource-v2.1.tar.gz", "../shared/data/ant-jawharafm-v1.1.tar.gz",
-                   "../shared/data/saudinewsnet")
 MAX_SENTENCES = 40
 """Sentences per article used for fitting: the ranker's choices come from the top of a story."""
 

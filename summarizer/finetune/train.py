@@ -1,8 +1,8 @@
 """Fine-tune a summarization/headline model (LoRA or full; causal or seq2seq) with a short accelerate loop.
 
-    python -m finetune.train --config configs/gemma3-270m-lora.yaml [--resume] [--train.steps 500 ...]
-    accelerate launch --num_processes 8 -m finetune.train --config configs/gemma3-270m-news-8gpu.yaml  # GPUs
-    accelerate launch --multi_gpu --num_processes 2 -m finetune.train ...   # 2 CPU processes (gloo), no CUDA
+    summarizer train --config configs/gemma3-270m-lora.yaml [--resume] [--train.steps 500 ...]
+    accelerate launch --num_processes 8 -m summarizer.finetune.train --config configs/gemma3-270m-news-8gpu.yaml
+    accelerate launch --multi_gpu --num_processes 2 -m summarizer.finetune.train ...   # 2 CPU processes (gloo)
 """
 
 from __future__ import annotations
@@ -15,20 +15,22 @@ import random
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from summarizer.errors import SummarizerError
-from summarizer.generation import TaskFormat
-
+from ..errors import SummarizerError
+from ..generation import TaskFormat
 from .config import Config, help_text, load_config, save_config
-from .data import (build_examples, collate_causal, collate_seq2seq, encode_causal, encode_seq2seq, load_articles)
+from .data import build_data, collate_causal, collate_seq2seq, restricted_ids
 
 
 def main(argv: list[str] | None = None) -> int:
     args, overrides = parse_args(argv)
     try:
-        config = load_config(args.config, overrides)
+        config = load_config(args.config, overrides, check_paths=True)  # every problem before a model loads
         run = Path(config.train.output_dir)
+        if args.resume:
+            latest_checkpoint(run)
         accelerator = make_accelerator(config)
         model, tokenizer, task_format = build_model(config)
         train_set, dev_articles = build_data(config, tokenizer, task_format, accelerator)
@@ -41,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         train_loop(config, run, state, model, tokenizer, task_format, loader, optimizer, scheduler, accelerator,
                    dev_articles, vocab)
     except SummarizerError as exc:
-        print(f"finetune: error: {exc}", file=sys.stderr)
+        print(f"summarizer train: error: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="finetune", description=__doc__, epilog=help_text(),
+    parser = argparse.ArgumentParser(prog="summarizer train", description=__doc__, epilog=help_text(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="YAML file with the differences from the defaults")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
@@ -72,24 +74,14 @@ def make_accelerator(config: Config):
 
 
 def build_model(config: Config):
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    """The base model through the hf backend's loader (fp32 on the CPU; accelerate places and casts it), with a
+    LoRA adapter when asked; the task format is the config's, of the model's kind (saved with the config)."""
+    from ..backends.hf import load_model
+    from ..default_model import resolve_model
 
-    name = config.model.name
-    if name == "default":
-        from summarizer.default_model import ensure_base_model
-
-        name = str(ensure_base_model())
-    seq2seq = bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", False))
-    model_class = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    model = model_class.from_pretrained(name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(name)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    task_format = TaskFormat(kind="seq2seq" if seq2seq else "causal",
-                             prefixes={"summary": config.model.summary_prefix, "headline": config.model.headline_prefix},
-                             input_tokens=config.data.max_source_tokens,
-                             input_selection=config.data.input_selection)
+    loaded = load_model(resolve_model(config.model.name), device="cpu")
+    model, tokenizer = loaded.model, loaded.tokenizer
+    config.task = task_format = replace(config.task, kind="seq2seq" if loaded.is_seq2seq else "causal")
     if config.model.lora:
         from peft import LoraConfig, TaskType, get_peft_model
 
@@ -100,7 +92,7 @@ def build_model(config: Config):
             layers = list(range(max(0, total - config.model.lora_layers), total))
             if targets == "all-linear":  # peft takes a layer range only with module names
                 targets = _linear_module_names(model)
-        lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
+        lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM if loaded.is_seq2seq else TaskType.CAUSAL_LM,
                           r=config.model.lora_r, lora_alpha=config.model.lora_alpha,
                           lora_dropout=config.model.lora_dropout, layers_to_transform=layers,
                           target_modules=targets)
@@ -117,69 +109,14 @@ def _linear_module_names(model) -> list[str]:
                    if isinstance(module, torch.nn.Linear) and module is not output and ".layers." in name})
 
 
-def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False).input_ids)
-
-    train_articles, dev_articles = load_articles(config.data)
-    dropped: dict = {}
-    examples = build_examples(train_articles, config.data, task_format, count, dropped)
-    if dropped:
-        accelerator.print(f"data: dropped {dropped}")
-    if task_format.kind == "seq2seq":
-        encoded = [encode_seq2seq(e, tokenizer, config.data.max_source_tokens, config.data.max_target_tokens)
-                   for e in examples]
-    else:
-        encoded = [encode_causal(e, tokenizer, config.data.max_target_tokens) for e in examples]
-    if not encoded:
-        raise SummarizerError("no training examples could be built from data.paths")
-    accelerator.print(f"data: {len(train_articles)} train articles -> {len(encoded)} examples; "
-                      f"{len(dev_articles)} dev articles")
-    return encoded, dev_articles
-
-
-def restricted_ids(encoded: list[dict], tokenizer) -> set[int]:
-    """The tokens the training corpora use (inputs and targets) plus every single-character and byte token, so
-    the model can still write any text."""
-    from summarizer.vocab import single_character_ids
-
-    used = {t for example in encoded for t in example["input_ids"] if t >= 0}
-    return used | single_character_ids(tokenizer) | {tokenizer.eos_token_id}
-
-
 def restricted_vocab(encoded: list[dict], tokenizer, model):
     """The softmax runs over `restricted_ids` only."""
-    from summarizer.vocab import RestrictedVocab
+    from ..vocab import RestrictedVocab
 
     size = model.get_output_embeddings().weight.shape[0]
     vocab = RestrictedVocab.from_ids(restricted_ids(encoded, tokenizer), size)
     print(f"vocab: training softmax over {len(vocab)} of {size} tokens (those the corpora use + single characters)")
     return vocab
-
-
-def rebuild_output_vocab(adapter_dir: Path) -> int:
-    """Write `output_vocab.json` for an adapter trained before it was saved: the same ids, recomputed from the
-    training data its config.yaml describes (same seed, same selection). Returns the number of ids."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    from summarizer.vocab import save_output_vocab
-
-    config = load_config(adapter_dir / "config.yaml", [])
-    name = config.model.name
-    if name == "default":
-        from summarizer.default_model import ensure_base_model
-
-        name = str(ensure_base_model())
-    tokenizer = AutoTokenizer.from_pretrained(name)
-    task_format = TaskFormat.load(adapter_dir)
-
-    class Quiet:
-        print = staticmethod(lambda *a, **k: None)
-
-    encoded, _ = build_data(config, tokenizer, task_format, Quiet())
-    ids = restricted_ids(encoded, tokenizer)
-    save_output_vocab(adapter_dir, ids, AutoConfig.from_pretrained(name).get_text_config().vocab_size)
-    return len(ids)
 
 
 def make_loader(encoded: list[dict], config: Config, tokenizer, task_format: TaskFormat, accelerator):
@@ -317,10 +254,10 @@ def log_metrics(run: Path, accelerator, record: dict) -> None:
 def evaluate_dev(model, tokenizer, task_format, dev_articles, config, accelerator) -> dict:
     """Dev ROUGE exactly as `summarizer evaluate` computes it: the same protocols (lead, headline), filters,
     engine code and scorer, on the model being trained. Each process scores its share; results are gathered."""
-    from summarizer.engines import ModelEngine
-    from summarizer.evaluation import prepare, run_engine
-    from summarizer.backends.hf import HFBackend, LoadedModel
-    from summarizer.rouge import score_pairs
+    from ..backends.hf import HFBackend, LoadedModel
+    from ..engines import ModelEngine
+    from ..evaluation import prepare, run_engine
+    from ..rouge import score_pairs
 
     if not dev_articles:
         return {"score": 0.0}
@@ -368,7 +305,7 @@ def save_model(directory: Path, model, task_format, config, accelerator, extra: 
     task_format.save(tmp)
     save_config(config, tmp / "config.yaml")
     if vocab is not None:
-        from summarizer.vocab import save_output_vocab
+        from ..vocab import save_output_vocab
 
         save_output_vocab(tmp, vocab.ids.tolist(), vocab.full_size)
     if extra:
@@ -415,13 +352,19 @@ def save_checkpoint(run, state, model, optimizer, scheduler, task_format, config
         (run / "checkpoints" / "latest").write_text(directory.name, encoding="utf-8")
 
 
+def latest_checkpoint(run: Path) -> Path:
+    """The checkpoint `--resume` continues from; checked before the model is loaded."""
+    pointer = run / "checkpoints" / "latest"
+    directory = run / "checkpoints" / (pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else "")
+    if not pointer.is_file() or not (directory / "trainer_state.pt").is_file():
+        raise SummarizerError(f"--resume: no checkpoint in {run / 'checkpoints'}")
+    return directory
+
+
 def load_checkpoint(run, model, optimizer, scheduler, accelerator) -> dict:
     import torch
 
-    pointer = run / "checkpoints" / "latest"
-    if not pointer.is_file():
-        raise SummarizerError(f"--resume: no checkpoint in {run / 'checkpoints'}")
-    directory = run / "checkpoints" / pointer.read_text(encoding="utf-8").strip()
+    directory = latest_checkpoint(run)
     unwrapped = accelerator.unwrap_model(model)
     if hasattr(unwrapped, "peft_config"):
         from peft import set_peft_model_state_dict
