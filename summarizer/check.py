@@ -186,7 +186,11 @@ class _CT2Scorer:
     def __call__(self, prompts: list[list[int]]) -> list[list[float]]:
         import numpy as np
 
-        batch = [self.tokenizer.convert_ids_to_tokens(ids) for ids in prompts]
+        # Right-padded to one length: CTranslate2 4.8's forward_batch refuses prompts of different lengths for
+        # this model, and under causal attention the padding after a prompt cannot change its last position.
+        width = max(len(ids) for ids in prompts)
+        pad = self.tokenizer.convert_ids_to_tokens(self.tokenizer.eos_token_id)
+        batch = [self.tokenizer.convert_ids_to_tokens(ids) + [pad] * (width - len(ids)) for ids in prompts]
         logits = np.asarray(self.backend.model.forward_batch(batch))
         return [logits[row, len(ids) - 1, self.columns].tolist() for row, ids in enumerate(prompts)]
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from . import headlines
 from .article import Article, Summary
 from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
-from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
-    summary_from_ranked
+from .extractive import MAX_RANKED, article_sentences, headline_from_ranked, lead_summary, rank_article, \
+    shorten_headline, summary_from_ranked
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
 from .reasons import Note, Reason
 from .settings import shown
@@ -100,11 +101,19 @@ class ExtractiveEngine:
 class ModelEngine:
     """A model on a backend, loaded once by the caller and reused for every call."""
 
-    def __init__(self, backend, *, name: str | None = None, warnings: Sequence[str] = ()):
+    def __init__(self, backend, *, name: str | None = None, warnings: Sequence[str] = (), checker=None):
         self.backend = backend
         self.name = name or backend.label
         self.warnings = list(warnings)
         self._extractive = ExtractiveEngine()
+        self._checker = checker
+        """A summarizer.check.Checker, a function that loads one (called once, on first use), or None."""
+
+    @property
+    def checker(self):
+        if callable(self._checker) and not hasattr(self._checker, "check_many"):
+            self._checker = self._checker()
+        return self._checker
 
     def prompts(self, articles: Sequence[Article], task: str, settings: GenerationSettings
                 ) -> tuple[list[str], list[tuple[str, bool]], int]:
@@ -120,6 +129,13 @@ class ModelEngine:
     def generate(self, articles: Sequence[Article], task: str, settings: GenerationSettings
                  ) -> list[tuple[list[str], bool]]:
         """Cleaned candidate texts (best first) and whether the input was cut, per article, in input order."""
+        return [([text for text, _ in options], cut)
+                for options, cut in self.candidates(articles, task, settings)]
+
+    def candidates(self, articles: Sequence[Article], task: str, settings: GenerationSettings
+                   ) -> list[tuple[list[tuple[str, bool]], bool]]:
+        """Cleaned candidates (text, finished at a stop token), best first, and whether the input was cut, per
+        article, in input order."""
         backend, fmt = self.backend, self.backend.task_format
         prompts, fitted, max_new = self.prompts(articles, task, settings)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # length-sorted batches pad least
@@ -129,8 +145,8 @@ class ModelEngine:
             candidates = backend.generate([prompts[i] for i in batch], task=task, max_new_tokens=max_new,
                                           settings=settings, sources=[fitted[i][0] for i in batch])
             for i, options in zip(batch, candidates):
-                texts = [fmt.clean(c.text, task=task, finished=c.finished) for c in options]
-                results[i] = ([t for t in texts if t], fitted[i][1])
+                texts = [(fmt.clean(c.text, task=task, finished=c.finished), c.finished) for c in options]
+                results[i] = ([(t, done) for t, done in texts if t], fitted[i][1])
         return results
 
     def model_fields(self, settings: GenerationSettings) -> tuple[str, ...]:
@@ -144,15 +160,16 @@ class ModelEngine:
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)
+        per_task = {task: headline_search(settings) if task == "headline" else settings for task in wanted}
         if len(wanted) > 1 and self.backend.concurrent:
             # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(len(wanted)) as pool:
-                futures = {task: pool.submit(self.generate, articles, task, settings) for task in wanted}
+                futures = {task: pool.submit(self.candidates, articles, task, per_task[task]) for task in wanted}
                 generated.update({task: future.result() for task, future in futures.items()})
         else:
-            generated.update({task: self.generate(articles, task, settings) for task in wanted})
+            generated.update({task: self.candidates(articles, task, per_task[task]) for task in wanted})
         extractive = ([self._extractive.summarize([a], settings=settings)[0] for a in articles]
                       if any(task in tasks and task not in written for task in TASKS) else None)
         results = []
@@ -164,11 +181,16 @@ class ModelEngine:
                 if task in tasks and task not in written:  # by design: this model's text is not used here
                     setattr(summary, task, getattr(fallback_summary, task))
                     summary.notes.append(Note(Reason.EXTRACTIVE_BY_DESIGN, task))
+                    summary.checks[task] = extract_check(getattr(summary, task), article_sentences(article))
                     continue
                 if generated[task] is None:
                     continue
-                texts, cut = generated[task][k]
+                options, cut = generated[task][k]
                 summary.truncated |= cut
+                if task == "headline":
+                    fallback_summary = self._headline(summary, article, options, settings, fallback_summary)
+                    continue
+                texts = [text for text, _ in options]
                 repaired = {}
                 if settings.guard:  # a weekday the article lacks is deleted, not a reason to drop the whole text
                     for original in texts:
@@ -187,11 +209,88 @@ class ModelEngine:
                 fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]
                 setattr(summary, task, getattr(fallback_summary, task))
                 summary.notes += problems
+            if "summary" in tasks:
+                summary.checks.setdefault("summary", self._check_summary(summary, article, settings,
+                                                                         "summary" in written))
             if summary.truncated:
                 summary.notes.append(Note(Reason.TRUNCATED_INPUT,
                                           params={"selection": self.backend.task_format.input_selection}))
             results.append(summary)
         return results
+
+
+    def _headline(self, summary: Summary, article: Article, options: list[tuple[str, bool]], settings,
+                  fallback: Summary | None) -> Summary:
+        """Screen, check and rank the model's headline candidates (summarizer.headlines); the best supported one
+        is shown, the extractive headline when none is. Returns the extractive Summary if it was computed."""
+        from .faithfulness import SourceIndex, drop_unsupported_weekdays
+
+        index = SourceIndex(article.text)
+        repaired: dict[str, list[str]] = {}
+        if settings.guard:  # a weekday the article lacks is deleted, not a reason to drop the whole text
+            fixed = []
+            for text, finished in options:
+                text, days = drop_unsupported_weekdays(text, index)
+                repaired[text] = days
+                fixed.append((text, finished))
+            options = fixed
+        model = headlines.unique(options, "model")
+        for option in model:
+            headlines.screen(option, index, settings)
+        checker = self.checker if settings.check else None
+        sentences = article_sentences(article) if checker is not None else []
+        headlines.check(model, checker, sentences, reject=settings.guard)
+        ranked = headlines.rank(model)
+        if not ranked:  # the first (most likely) candidate's reasons say why the field is the article's
+            fallback = fallback or self._extractive.summarize([article], settings=settings)[0]
+            first = model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")]
+            summary.notes += _dedupe(first)
+            extractive = headlines.unique([(fallback.headline, True)], "extractive")
+            headlines.check(extractive, checker, sentences)
+            for option in extractive:
+                option.rejected = []  # taken from the article: shown whatever the checker says, with its verdict
+            ranked = extractive
+        elif repaired.get(ranked[0].text):
+            summary.notes.append(Note(Reason.WEEKDAY_REMOVED, "headline", {"items": repaired[ranked[0].text]}))
+        summary.headline = ranked[0].text
+        summary.headline_candidates = [o.candidate() for o in ranked[: settings.num_headlines]]
+        summary.checks["headline"] = {k: v for k, v in summary.headline_candidates[0].items()
+                                      if k not in ("text", "source")}
+        return fallback
+
+    def _check_summary(self, summary: Summary, article: Article, settings, by_model: bool) -> dict:
+        """The summary's check: the checker's verdict for a model-written summary; an extractive summary is the
+        article's own sentences (their indices are the evidence)."""
+        sentences = article_sentences(article)
+        if by_model and not summary.fallback.get("summary") and settings.check and self.checker is not None:
+            verdict = self.checker.check_many([(sentences, summary.summary)])[0]
+            return {**verdict.to_dict(), "by": "checker"}
+        return extract_check(summary.summary, sentences)
+
+
+def extract_check(text: str, sentences: list[str]) -> dict:
+    """The check of a text taken from the article: supported, its evidence the article sentences it is made of."""
+    found = [{"sentence": i, "text": s} for i, s in enumerate(sentences) if s and s in text]
+    return {"verdict": "supported", "score": 1.0, "evidence": found, "by": "extract"}
+
+
+def _dedupe(notes: list[Note]) -> list[Note]:
+    out = []
+    for note in notes:
+        if all(note.to_dict() != seen.to_dict() for seen in out):
+            out.append(note)
+    return out
+
+
+def headline_search(settings: GenerationSettings) -> GenerationSettings:
+    """The headline's decoding: for several headlines, beams enough for them and one spare (the checks drop
+    some), unless the caller asked for more; for one, the caller's own num_beams."""
+    from dataclasses import replace
+
+    if settings.num_headlines == 1:
+        return settings
+    width = max(settings.num_beams, min(8, settings.num_headlines + 1))
+    return replace(settings, num_beams=width, num_candidates=max(settings.num_candidates, width))
 
 
 def _passes(support, max_novel_rate: float) -> bool:
@@ -290,4 +389,16 @@ def make_engine(settings: EngineSettings | None = None, **backend_options) -> En
     shipped = adapter_dir is not None and Path(adapter_dir).resolve() == default_model.ADAPTER_DIR.resolve()
     label = "gemma-3-270m" + ("+news-lora" if shipped else f"+{Path(adapter_dir).name}" if adapter_dir
                               else " (untuned base)")
-    return ModelEngine(loaded, name=label, warnings=warnings)
+    return ModelEngine(loaded, name=label, warnings=warnings,
+                       checker=lambda: installed_checker(device=device, threads=threads))
+
+
+def installed_checker(**options):
+    """The shipped consistency checker on the default base (CTranslate2), or None where it is not installed; loaded
+    when a headline is first checked, so that an engine that never checks never loads it."""
+    from .check import Checker, default_checker_dir
+
+    if default_checker_dir() is None:
+        return None
+    return Checker.load(backend=DEFAULT_BACKEND if options.get("device") in (None, "auto", "cpu") else "hf",
+                        threads=options.get("threads"))

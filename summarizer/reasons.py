@@ -29,12 +29,18 @@ class Reason(StrEnum):
     """The article was longer than the model's input and was cut (params: selection, what the model saw)."""
     SEVERAL_ARTICLES = "several_articles"
     """The page held several articles, each summarized on its own (params: count)."""
+    UNFINISHED = "unfinished"
+    """The model's text stopped at the token limit, mid-sentence."""
+    NOT_HEADLINE_SHAPED = "not_headline_shaped"
+    """Not printable as a headline: a fragment, an opening mid-story, too long or short (params: shape)."""
+    NOT_SUPPORTED = "not_supported"
+    """The consistency checker finds the article does not say this (params: verdict, score)."""
     EMPTY_FIELD = "empty_field"
     """The engine found nothing to write for this field (an "ok" record with an empty field says why)."""
 
 
 GUARD_REASONS = frozenset({Reason.UNSUPPORTED_NUMBER, Reason.NOVEL_RARE_WORD, Reason.NOVEL_WORDS,
-                           Reason.EMPTY_OUTPUT})
+                           Reason.EMPTY_OUTPUT, Reason.UNFINISHED, Reason.NOT_HEADLINE_SHAPED, Reason.NOT_SUPPORTED})
 """Reasons that replace a field's text with the extractive engine's (the record's `fallback`)."""
 
 MESSAGES: dict[Reason, str] = {
@@ -46,12 +52,18 @@ MESSAGES: dict[Reason, str] = {
     Reason.WEEKDAY_REMOVED: "حُذف يوم لا يذكره المقال ({items})",
     Reason.TRUNCATED_INPUT: "المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {selection}",
     Reason.SEVERAL_ARTICLES: "تحتوي الصفحة على {count} مقالات؛ لُخّص كل منها على حدة",
+    Reason.UNFINISHED: "توقف النموذج عند حد الطول قبل أن يكمل",
+    Reason.NOT_HEADLINE_SHAPED: "لا يصلح عنوانا ({shape})",
+    Reason.NOT_SUPPORTED: "لا يؤكده المقال بحسب المدقق ({verdict}، {score})",
     Reason.EMPTY_FIELD: "فارغ: لم يجد المحرك ما يكتبه",
 }
 REPLACED = "استُبدل نص النموذج بنص مأخوذ من المقال ({reasons})"
 """One line per replaced field, naming its guard reasons."""
 FIELDS = {"headline": "العنوان", "summary": "الملخص"}
-PARAM_WORDS = {"selection": {"start": "بدايته", "central": "أهم جمله"}}
+PARAM_WORDS = {"selection": {"start": "بدايته", "central": "أهم جمله"},
+               "verdict": {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"},
+               "shape": {"too_short": "قصير جدا", "too_long": "طويل جدا", "dangling_end": "ينتهي في منتصف عبارة",
+                         "mid_story_opening": "يبدأ من منتصف القصة", "unbalanced_quote": "اقتباس ناقص"}}
 """Parameter values written as words (TaskFormat.input_selection -> what the model saw)."""
 LIST_SEPARATOR, REASON_SEPARATOR = "، ", "؛ "
 

@@ -12,7 +12,7 @@ from enum import Enum
 
 
 class Shape(str, Enum):
-    """Why a headline is not printable (machine-readable; the Arabic message derives from it)."""
+    """Why a headline is not printable (machine-readable; its Arabic words are in summarizer.reasons)."""
 
     TOO_SHORT = "too_short"
     TOO_LONG = "too_long"
@@ -20,14 +20,6 @@ class Shape(str, Enum):
     MID_STORY_OPENING = "mid_story_opening"
     UNBALANCED_QUOTE = "unbalanced_quote"
 
-
-MESSAGES = {
-    Shape.TOO_SHORT: "عنوان من كلمتين أو أقل لا يقول خبرا",
-    Shape.TOO_LONG: "أطول من أن يكون عنوانا",
-    Shape.DANGLING_END: "ينتهي في منتصف عبارة",
-    Shape.MID_STORY_OPENING: "يبدأ من منتصف القصة",
-    Shape.UNBALANCED_QUOTE: "اقتباس غير مكتمل",
-}
 
 # Words a headline cannot end on: prepositions, conjunctions, relatives, particles (they announce more text).
 DANGLING = frozenset(

@@ -10,7 +10,7 @@ from summarizer.reasons import Reason
 
 # guard off: a random tiny model writes unsupported words, and these tests compare what the model itself wrote.
 SETTINGS = GenerationSettings(max_new_tokens=12, headline_max_new_tokens=6, batch_size=2, max_input_tokens=64,
-                              guard=False)
+                              guard=False, num_headlines=1)
 
 
 def articles(seed_texts):
@@ -238,10 +238,11 @@ def test_the_models_recommended_settings_apply_where_the_caller_set_none(tiny_ca
                                                real(prompts, **kw))[1])
     engine.backend.task_format.generation = {"num_beams": 2, "headline_max_new_tokens": 3}
     article = articles(seed_texts)[:1]
-    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False}), tasks=("headline",))
+    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False, "num_headlines": 1}),
+                    tasks=("headline",))
     assert seen[-1] == (2, 3)  # the model's choice
     # What the caller sets wins, also when it is the library default the model's choice differs from.
-    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False, "num_beams": 1}),
+    engine.summarize(article, settings=GenerationSettings.from_dict({"guard": False, "num_beams": 1, "num_headlines": 1}),
                      tasks=("headline",))
     assert seen[-1] == (1, 3)
     engine.summarize(article, settings=SETTINGS, tasks=("headline",))  # built directly: non-defaults are set

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from summarizer.engines import make_engine
+from summarizer.engines import EngineSettings, make_engine
 from summarizer.evaluation import load_eval_articles, prepare
 from summarizer.generation import GenerationSettings
 
@@ -22,15 +22,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--skip", type=int, default=0, help="articles of the shuffled dev split to skip first")
     parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--split", default="dev", help="dev (judged for measuring) or train (judged to train the "
+                        "checker on real model errors)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
     # Whole articles, as a user pastes them (the title protocol: input = every paragraph, reference = TITLE).
-    prepared = prepare(load_eval_articles(args.data, split="dev"), "title")
+    prepared = prepare(load_eval_articles(args.data, split=args.split), "title")
     articles = prepared.inputs[args.skip : args.skip + args.n]
     titles = prepared.references[args.skip : args.skip + args.n]
-    default = make_engine("default")
-    extractive = make_engine("extractive")
+    default = make_engine(EngineSettings(engine="default"))
+    extractive = make_engine(EngineSettings(engine="extractive"))
     shown = default.summarize(articles, settings=GenerationSettings(), tasks=("headline",))
     beams = GenerationSettings(num_beams=args.beams, num_candidates=args.beams)
     candidates = default.generate(articles, "headline", beams)

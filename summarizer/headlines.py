@@ -1,0 +1,85 @@
+"""Choosing the headline a model engine shows: several candidates, each screened and checked, the supported ones
+ranked first.
+
+A candidate is not shown when it was cut at the token limit, is not headline-shaped (summarizer.shape), fails the
+lexical guard (an invented number or name, too many new words) or, where the trained checker is installed, is not
+supported by the article (summarizer.check). The rest are ranked by the checker's score, then the model's own
+order. When none survives, the field falls back to the extractive engine's headline-shaped sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .reasons import Note, Reason
+from .shape import problems as shape_problems, tidy
+
+
+@dataclass
+class Option:
+    text: str
+    source: str
+    """'model' or 'extractive'."""
+    finished: bool = True
+    rejected: list[Note] = field(default_factory=list)
+    """Why it is not shown (empty: shown or listed)."""
+    verdict: dict | None = None
+    """The check's {"verdict", "score", "evidence", "by"}."""
+
+    @property
+    def supported(self) -> bool:
+        return not self.rejected and (self.verdict is None or self.verdict["verdict"] == "supported")
+
+    def candidate(self) -> dict:
+        verdict = self.verdict or {"verdict": "supported", "score": None, "evidence": [], "by": "guard"}
+        return {"text": self.text, **verdict, "source": self.source}
+
+
+def screen(option: Option, index, settings) -> None:
+    """Reject by form and by the lexical guard (the cheap checks, before any model call)."""
+    from .engines import _problems
+
+    if not option.text:
+        option.rejected.append(Note(Reason.EMPTY_OUTPUT, "headline"))
+        return
+    if not settings.guard:  # the model's own text, unscreened (for measuring what the model writes)
+        return
+    if option.source == "model" and not option.finished:
+        option.rejected.append(Note(Reason.UNFINISHED, "headline"))
+    for shape in shape_problems(option.text, max_words=settings.headline_max_words):
+        option.rejected.append(Note(Reason.NOT_HEADLINE_SHAPED, "headline", {"shape": shape.value}))
+    if option.source == "model":
+        option.rejected += _problems(index.check(option.text), "headline", settings.guard_novel_rate)
+
+
+def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True) -> None:
+    """The checker's verdict for every option that passed the screen, in one batched call; `reject`: one it does
+    not support is not shown."""
+    alive = [o for o in options if not o.rejected]
+    if checker is None or not alive:
+        return
+    for option, verdict in zip(alive, checker.check_many([(sentences, o.text) for o in alive])):
+        option.verdict = {**verdict.to_dict(), "by": "checker"}
+        if reject and verdict.verdict != "supported":
+            option.rejected.append(Note(Reason.NOT_SUPPORTED, "headline",
+                                        {"verdict": verdict.verdict, "score": verdict.score}))
+
+
+def rank(options: list[Option]) -> list[Option]:
+    """Supported options, best first: the checker's score (when there is one), then the order they came in (the
+    model's own ranking, then the extractive ones)."""
+    kept = [o for o in options if o.supported]
+    # Two decimals: the checker's third decimal is noise, and within it the model's own order decides.
+    return sorted(kept, key=lambda o: -round(o.verdict["score"], 2) if o.verdict and o.verdict["score"] is not None
+                  else 0.0)
+
+
+def unique(texts: list[tuple[str, bool]], source: str) -> list[Option]:
+    seen, out = set(), []
+    for text, finished in texts:
+        text = tidy(text)
+        key = " ".join(text.split())
+        if key not in seen:
+            seen.add(key)
+            out.append(Option(text, source, finished))
+    return out
