@@ -23,6 +23,11 @@ KINDS = {
     "role_swap": "contradicted", "negation": "contradicted", "antonym": "contradicted", "number": "contradicted",
     "place": "contradicted", "outcome": "contradicted",
     "stitched": "unsupported", "other_story": "unsupported",
+    # Pairs people judged (benchmarks/judged): the model's real errors, by the guide's kinds.
+    "judged_right": "supported", "judged_contradiction": "contradicted", "judged_role_swap": "contradicted",
+    "judged_wrong_detail": "contradicted", "judged_dropped_outcome": "contradicted",
+    "judged_misattribution": "contradicted", "judged_invented_event": "unsupported",
+    "judged_other_story": "unsupported",
 }
 
 # Word pairs whose swap inverts a claim (either direction). Kept to forms news headlines use.
@@ -238,3 +243,31 @@ def build_pairs(articles, *, seed: int = 13, fmt: CheckFormat | None = None):
         if title:
             pool.append(title)
             del pool[:-50]
+
+
+def judged_pairs(directory, fmt: CheckFormat | None = None) -> list[Pair]:
+    """Pairs from a judged set (DIR/labels.jsonl + DIR/articles.jsonl): `right` headlines are supported, `wrong`
+    ones contradicted or unsupported by kind; `unusable` ones (true but unprintable) are not a question of support
+    and are left out."""
+    import json
+    from pathlib import Path
+
+    from .text import split_paragraphs, split_sentences
+
+    fmt = fmt or CheckFormat()
+    directory = Path(directory)
+    texts = {}
+    for line in (directory / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        texts[item["id"]] = [s for p in split_paragraphs(item["text"]) for s in split_sentences(p)]
+    out = []
+    for line in (directory / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        kind = "judged_right" if row["label"] == "right" else f"judged_{row['kind']}" if row["label"] == "wrong" \
+            else None
+        if kind not in KINDS:
+            continue
+        sentences = texts[row["id"]]
+        chosen = evidence(sentences, row["headline"], fmt.evidence_sentences)
+        out.append(Pair(row["id"], " ".join(sentences[i] for i in chosen), row["headline"], kind))
+    return out

@@ -104,8 +104,13 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init", help="start from this checker checkpoint's adapter (fine-tuning)")
+    parser.add_argument("--judged", action="append", default=[],
+                        help="a judged set (DIR with labels.jsonl and articles.jsonl) whose right/wrong headlines "
+                             "train the checker on real model errors; mixed with the synthetic pairs")
+    parser.add_argument("--judged-epochs", type=int, default=2)
     args = parser.parse_args(argv)
-    for path in args.data:  # before any model loads: a wrong path costs a second, not a minute
+    for path in [*args.data, *args.judged, *([args.init] if args.init else [])]:  # before any model loads: a wrong path costs a second, not a minute
         if not Path(path).exists():
             parser.error(f"--data {path}: no such file or directory")
 
@@ -114,7 +119,11 @@ def main(argv=None) -> None:
     out = Path(args.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     fmt = CheckFormat()
-    train = make_pairs(args.data, "train", args.seed, args.steps * args.batch_size, fmt)
+    from .check_data import judged_pairs
+
+    real = [p for directory in args.judged for p in judged_pairs(directory, fmt)] * args.judged_epochs
+    train = make_pairs(args.data, "train", args.seed, max(0, args.steps * args.batch_size - len(real)), fmt) + real
+    random.Random(args.seed).shuffle(train)
     held = make_pairs(args.data, "dev", args.seed, args.eval_pairs, fmt)
     print(f"pairs: train {len(train)}, held-out {len(held)}; kinds "
           f"{json.dumps({k: sum(p.kind == k for p in train) for k in sorted({p.kind for p in train})})}", flush=True)
@@ -131,6 +140,8 @@ def main(argv=None) -> None:
     if args.resume and checkpoints:
         model = PeftModel.from_pretrained(model, str(checkpoints[-1]), is_trainable=True)
         start_step = json.loads((checkpoints[-1] / "state.json").read_text())["step"]
+    elif args.init:
+        model = PeftModel.from_pretrained(model, args.init, is_trainable=True)
     else:
         model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05,
                                                  target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",

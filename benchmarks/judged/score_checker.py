@@ -16,7 +16,7 @@ from pathlib import Path
 from summarizer.check import Checker, decide
 from summarizer.text import split_paragraphs, split_sentences
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "dev"
 
 
 def load(path: Path) -> list[dict]:
