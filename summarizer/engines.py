@@ -134,7 +134,7 @@ class ModelEngine:
         return results
 
     def model_fields(self, settings: GenerationSettings) -> tuple[str, ...]:
-        chosen = [f.strip() for f in settings.model_fields.split(",") if f.strip()]
+        chosen = [f.strip() for f in settings.model_tasks.split(",") if f.strip()]
         return tuple(chosen or self.backend.task_format.model_fields)
 
     def summarize(self, articles, *, settings, tasks=TASKS):
