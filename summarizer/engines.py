@@ -20,8 +20,8 @@ from typing import Protocol
 from .article import Article, Summary
 from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
-from .extractive import MAX_RANKED, headline_from_ranked, lead_summary, rank_article, shorten_headline, \
-    summary_from_ranked
+from .extractive import BULLET, MAX_RANKED, article_sentences, headline_candidates, rank_article, shorten_headline, \
+    summary_by_length
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
 from .reasons import Note, Reason
 from .settings import shown
@@ -70,19 +70,25 @@ class Engine(Protocol):
 
 
 class LeadEngine:
-    """Lead-k summary; headline = the first sentence shortened at a clause boundary."""
+    """Lead-k summary; headline = the first sentence shortened at a clause boundary (its only candidate)."""
 
     def __init__(self, k: int = 1):
         self.k = k
         self.name = f"lead-{k}"
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        return [Summary(headline=shorten_headline(lead_summary(a, 1)), summary=lead_summary(a, self.k),
-                        engine=self.name) for a in articles]
+        out = []
+        for article in articles:
+            sentences = article_sentences(article, limit=self.k)
+            headline = shorten_headline(sentences[0], settings.headline_max_words) if sentences else ""
+            out.append(_verbatim(self.name, sentences, [(0, headline)] if headline else [],
+                                 list(range(len(sentences)))))
+        return out
 
 
 class ExtractiveEngine:
-    """TextRank over at most MAX_RANKED sentences per article, ranked once for both the headline and summary."""
+    """TextRank over at most MAX_RANKED sentences per article, ranked once for the headline candidates and the
+    summary (its length: settings.summary_length)."""
 
     name = "extractive"
 
@@ -90,11 +96,32 @@ class ExtractiveEngine:
         out = []
         for article in articles:
             ranked = rank_article(article)
-            out.append(Summary(headline=headline_from_ranked(ranked),
-                               summary=summary_from_ranked(ranked, sentences=settings.summary_sentences,
-                                                          min_words=settings.summary_min_words),
-                               engine=self.name))
+            found = headline_candidates(ranked, settings.num_headlines, settings.headline_max_words)
+            chosen, points = summary_by_length(ranked, settings.summary_length, sentences=settings.summary_sentences,
+                                               min_words=settings.summary_min_words)
+            out.append(_verbatim(self.name, ranked.sentences, found, chosen, points))
         return out
+
+
+def _verbatim(engine: str, sentences: list[str], headlines: list[tuple[int, str]], chosen: list[int],
+              points: Sequence[str] = ()) -> Summary:
+    """A Summary taken from the article's own sentences: the headline candidates (sentence index, text; the
+    first is the headline) and the summary's sentences (`points`: a bullets summary's key facts, one a line), each
+    with its evidence."""
+    summary = "\n".join(BULLET + point for point in points) if points else " ".join(sentences[i] for i in chosen)
+    checks = {"headline": _supported([headlines[0][0]], sentences)} if headlines else {}
+    if chosen:
+        checks["summary"] = _supported(chosen, sentences)
+    return Summary(headline=headlines[0][1] if headlines else "", summary=summary, engine=engine,
+                   headline_candidates=[{"text": text, **_supported([i], sentences)} for i, text in headlines],
+                   summary_points=list(points), checks=checks)
+
+
+def _supported(indices: Sequence[int], sentences: list[str]) -> dict:
+    """The check of a text cut from the article's own sentences: supported by them (the guard's verdict: every
+    word of it is the article's)."""
+    return {"verdict": "supported", "score": 1.0, "evidence": [{"sentence": i, "text": sentences[i]} for i in indices],
+            "by": "guard"}
 
 
 class ModelEngine:
