@@ -12,7 +12,7 @@ done
 summarizer evaluate --data $ANT --protocol headline --limit 200 --engine default --adapter none --out $OUT/headline-base > $OUT/headline-base.txt 2>&1
 summarizer evaluate --data $ANT --protocol headline --limit 200 --engine default $A --guard-novel-rate 1 --out $OUT/headline-lenient > $OUT/headline-lenient.txt 2>&1
 python benchmarks/guard_threshold.py $OUT/headline-lenient $OUT/headline > $OUT/guard-threshold.txt 2>&1
-summarizer evaluate --data $ANT --protocol lead --limit 100 --engine default $A --model-fields headline,summary --out $OUT/lead-model > $OUT/lead-model.txt 2>&1
+summarizer evaluate --data $ANT --protocol lead --limit 100 --engine default $A --model-tasks headline,summary --out $OUT/lead-model > $OUT/lead-model.txt 2>&1
 JFM=../shared/data/ant-jawharafm-v1.1.tar.gz
 summarizer evaluate --data $ANT --protocol xlsum --engine extractive --out $OUT/xlsum-extractive > $OUT/xlsum-extractive.txt 2>&1
 summarizer evaluate --data $ANT --protocol xlsum --limit 100 --engine default $A --out $OUT/xlsum-default > $OUT/xlsum-default.txt 2>&1

@@ -33,25 +33,18 @@ from .article import content_id
 from .corpora import FEED_SUFFIXES, LineError, detect_format, read_corpus, read_jsonl, read_lines
 from .engines import Engine
 from .errors import InputError, SummarizerError
-from .fetch import MAX_PAGE_BYTES, Fetcher, FetchError, extract_text
+from .fetch import MAX_PAGE_BYTES, Fetcher, FetchError, FetchSettings, is_url, page_text
 from .generation import GenerationSettings
 from .pipeline import read_page_file
 
 
 @dataclass
-class BatchSettings:
-    """How a batch job fetches and resumes (flags of `summarizer batch`, generated from these fields)."""
+class BatchSettings(FetchSettings):
+    """How a batch job fetches and resumes (flags of `summarizer batch`, generated from these fields and those of
+    FetchSettings)."""
 
-    allow_private: bool = False
-    """Allow fetching loopback and private addresses (not link-local, not shared: see their own flags)."""
-    allow_link_local: bool = False
-    """Allow fetching link-local addresses (169.254.0.0/16, fe80::/10: where cloud metadata lives)."""
-    allow_shared: bool = False
-    """Allow fetching the shared address space 100.64.0.0/10 (carrier-grade NAT; one cloud's metadata service)."""
     concurrency: int = 4
     """Concurrent page fetches."""
-    timeout: float = 15.0
-    """Seconds for each page: the whole fetch, retries included."""
     retry_errors: bool = False
     """Redo pages whose newest records are errors; reading back, the newest record per id wins (a plain rerun counts
     errors as done)."""
@@ -61,19 +54,16 @@ class BatchSettings:
     """GPUs per Ray actor (with --ray)."""
 
     def problems(self) -> list[str]:
-        errors = []
+        errors = super().problems()
         for name in ("concurrency", "workers"):
             if getattr(self, name) < 1:
                 errors.append(f"{name} must be >= 1")
-        if self.timeout <= 0:
-            errors.append("timeout must be > 0")
         if self.num_gpus < 0:
             errors.append("num_gpus must be >= 0")
         return errors
 
     def fetcher_options(self) -> dict:
-        return {"allow_private": self.allow_private, "allow_link_local": self.allow_link_local,
-                "allow_shared": self.allow_shared, "timeout": self.timeout, "concurrency": self.concurrency}
+        return {**super().fetcher_options(), "concurrency": self.concurrency}
 
 
 @dataclass
@@ -99,10 +89,6 @@ class OutputError(SummarizerError):
 
 
 # --- inputs --------------------------------------------------------------------------------------------------
-def _is_url(name: str) -> bool:
-    return name.startswith(("http://", "https://"))
-
-
 def _entry_text(entry) -> str | None:
     """The entry's own text (content:encoded, else description/summary), markup removed, when it has any."""
     from .clean import html_to_text, looks_like_html
@@ -130,7 +116,7 @@ def items_from_feed(data: bytes, source: str) -> list[Item]:
         if not link and not text:
             continue
         entry_id = link or entry.get("id") or f"{source}#{content_id(text)}"
-        fetchable = bool(link and _is_url(link))
+        fetchable = bool(link and is_url(link))
         items.append(Item(id=entry_id, source=source, url=link if fetchable else None, title=entry.get("title"),
                           text=None if fetchable else text, feed_text=text,
                           text_source=None if fetchable else "feed"))
@@ -207,7 +193,7 @@ async def gather_items(inputs: list[str], fetcher: Fetcher) -> Gathered:
     items: list[Item] = []
     for name in inputs:
         try:
-            if _is_url(name):
+            if is_url(name):
                 data, _ = await fetcher.get(name, html_only=False)
                 items += items_from_feed(data, name)
             else:
@@ -219,7 +205,7 @@ async def gather_items(inputs: list[str], fetcher: Fetcher) -> Gathered:
             items.append(Item(id=name, source=name, url=name, error=str(exc), error_kind=exc.kind))
         except (InputError, OSError) as exc:
             error = str(exc) if isinstance(exc, InputError) else f"{name}: cannot be read ({exc.strerror or exc})"
-            items.append(Item(id=name, source=name, url=name if _is_url(name) else None, error=error,
+            items.append(Item(id=name, source=name, url=name if is_url(name) else None, error=error,
                               error_kind="unreadable-input"))
     return keep_apart(items)
 
@@ -229,8 +215,8 @@ async def fetch_pages(items: list[Item], fetcher: Fetcher) -> None:
     async def one(item: Item) -> None:
         started = time.perf_counter()
         try:
-            html, ctype = await fetcher.get(item.url, html_only=True)
-            item.text = html.decode("utf-8", errors="replace") if ctype == "text/plain" else extract_text(html, item.url)
+            body, content_type = await fetcher.get(item.url, html_only=True)
+            item.text = page_text(body, content_type, item.url)
             item.text_source = "page"
         except FetchError as exc:
             if item.feed_text:

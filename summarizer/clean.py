@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .article import Article, content_id
 from .errors import InputError, InputTooLarge
+from .reasons import CHARACTER, counted
 from .text import clean_invisible, collapse_spaces, has_arabic, normalize, word_count
 
 MAX_PAGE_CHARS = 200_000
@@ -95,20 +96,20 @@ def html_to_text(html: str | bytes, url: str | None = None) -> str:
         except (ParserError, ValueError):
             text = ""
     if not text or not text.strip():
-        raise InputError(f"no article text found in the HTML page{' ' + url if url else ''}")
+        raise InputError(f"لا نص مقال في صفحة HTML{' ' + url if url else ''}")
     return text
 
 
 def check_page(text: str, *, max_chars: int = MAX_PAGE_CHARS) -> None:
-    """Raise InputError naming the problem when the text cannot be summarized at all."""
+    """Raise InputError naming the problem when the text cannot be summarized at all (in Arabic: users read it)."""
     if not text or not text.strip():
-        raise InputError("the input is empty")
+        raise InputError("النص فارغ")
     if len(text) > max_chars:
-        raise InputTooLarge(f"the input is {len(text):,} characters, over the limit of {max_chars:,}")
+        raise InputTooLarge(f"النص {counted(len(text), CHARACTER)}، أطول من الحد ({counted(max_chars, CHARACTER)})")
     if "\x00" in text:
-        raise InputError("the input looks binary (it contains NUL bytes), not text")
+        raise InputError("المدخل ملف ثنائي (فيه بايتات NUL)، لا نص")
     if not has_arabic(text):
-        raise InputError("the input has no Arabic text")
+        raise InputError("لا نص عربي في المدخل")
 
 
 # Markup left in text: pasted page fragments, entities that spell tags (`&lt;script&gt;`, which trafilatura turns
@@ -320,7 +321,7 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
         if article is not None:
             articles.append(article)
     if not articles:
-        raise InputError("no article text was left after removing page furniture")
+        raise InputError("لم يبق نص مقال بعد حذف زوائد الصفحة (المصدر والوسوم والروابط وأزرار المشاركة)")
     base = page_id or content_id(text)
     for k, article in enumerate(articles):
         article.id = base if k == 0 else f"{base}#{k + 1}"

@@ -12,10 +12,13 @@ from dataclasses import replace
 
 from .errors import SummarizerError
 from .evaluation import PROTOCOLS
+from .fetch import FetchSettings
 from .generation import GenerationSettings
 from .settings import ServeSettings, add_arguments, values_from_args
 
 STDIN = "-"
+SECOND_ARTICLE = "مقال آخر في الصفحة نفسها"
+"""How the text output marks an article found after the page's main one (a record's `secondary`)."""
 
 
 def _engine_flags(parser: argparse.ArgumentParser, note: str = "", **defaults) -> None:
@@ -68,8 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--json", action="store_true", help="JSON Lines output")
 
     summarize = sub.add_parser("summarize", help="page(s) -> headline + summary per article")
-    summarize.add_argument("files", nargs="*", default=[STDIN], help="text files ('-' or none = stdin)")
+    summarize.add_argument("files", nargs="*", default=[STDIN], help="text files, or http(s) URLs of pages to fetch "
+                           "by the batch fetcher's rules ('-' or none = stdin)")
     summarize.add_argument("--json", action="store_true", help="JSON Lines output, one record per article")
+    add_arguments(summarize, FetchSettings, group_title="fetch settings (pages given by URL)")
     _engine_flags(summarize)
     _settings_args(summarize)
 
@@ -78,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--protocol", default="lead", choices=PROTOCOLS,
                           help="lead, abstract, xlsum (text minus first paragraph -> independent abstract), headline, "
                           "title (whole document -> title)")
-    evaluate.add_argument("--split", default="dev", choices=("train", "dev", "test", "all"))
+    evaluate.add_argument("--split", default="dev", choices=("train", "dev", "test", "all"),
+                          help="which articles: dev (5%%), test (5%%) or train (90%%) of a fixed split by a hash of each "
+                          "article's id (the same on every run and machine; training fits on train and chooses on "
+                          "dev), or all")
     evaluate.add_argument("--source", help="only articles of this source (e.g. BBC)")
     evaluate.add_argument("--limit", type=int, help="evaluate at most N articles")
     evaluate.add_argument("--stemmer", default="none", choices=("none", "light", "isri"),
@@ -108,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="fine-tune from a YAML config (python -m summarizer.finetune.train)",
                            add_help=False)
-    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.add_argument("rest", nargs=argparse.REMAINDER, help="summarizer train's own options (--help lists them)")
     ship = sub.add_parser("ship", help="copy a run's best adapter into the package as the default", add_help=False)
-    ship.add_argument("rest", nargs=argparse.REMAINDER)
+    ship.add_argument("rest", nargs=argparse.REMAINDER, help="summarizer ship's own options (--help lists them)")
 
     cache = sub.add_parser("cache", help="list the prepared models in the cache; --prune-days removes old ones")
     cache.add_argument("--prune-days", type=float, metavar="DAYS",
@@ -150,9 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _read_inputs(files: list[str]) -> tuple[list[tuple[str, str]], dict[str, str], list[str]]:
-    """(page_id, text) pairs, page id -> file name, and one error line per file that could not be read."""
+def _read_inputs(files: list[str], fetch: FetchSettings | None = None
+                 ) -> tuple[list[tuple[str, str]], dict[str, str], list[str]]:
+    """(page_id, text) pairs, page id -> file name or URL, and one error line per input that could not be read. A
+    URL is fetched by `fetch`'s rules and is its page's id."""
     from .article import content_id
+    from .fetch import fetch_page, is_url
     from .pipeline import read_limited, read_page_file
 
     pages, names, errors = [], {}, []
@@ -161,11 +172,13 @@ def _read_inputs(files: list[str]) -> tuple[list[tuple[str, str]], dict[str, str
             if name == STDIN:
                 text = read_limited(sys.stdin.buffer, "standard input")
                 page_id = content_id(text)
+            elif is_url(name):
+                text, page_id = fetch_page(name, fetch), name
             else:
                 text = read_page_file(name)
                 page_id = os.path.splitext(os.path.basename(name))[0]
         except SummarizerError as exc:
-            errors.append(str(exc))  # the message names the file
+            errors.append(str(exc) if name in str(exc) else f"{name}: {exc}")  # every line names its input
             continue
         if page_id in names:  # two files with one stem: keep both, apart
             page_id = f"{page_id}-{content_id(text)}"
@@ -194,7 +207,7 @@ def cmd_clean(args) -> int:
             if args.json:
                 print(json.dumps({**article.to_dict(), "secondary": k > 0}, ensure_ascii=False))
             else:
-                print(f"# {article.id}" + (" (secondary article)" if k else ""))
+                print(f"# {article.id}" + (f" ({SECOND_ARTICLE})" if k else ""))
                 if article.title:
                     print(f"العنوان: {article.title}")
                 print(article.text + "\n")
@@ -202,14 +215,18 @@ def cmd_clean(args) -> int:
 
 
 def cmd_summarize(args) -> int:
+    from .fetch import is_url
     from .pipeline import summarize_pages
+    from .settings import build
 
-    pages, names, errors = _read_inputs(args.files)
-    settings = settings_from(args)
+    settings = settings_from(args)  # bad settings are one line before any page is fetched
+    fetch = build(FetchSettings, values_from_args(args, FetchSettings))
+    pages, names, errors = _read_inputs(args.files, fetch)
     if not pages:
         return _report_errors(errors)
     engine = engine_from(args)
-    for page in summarize_pages(pages, engine, settings):
+    urls = {page_id: name for page_id, name in names.items() if is_url(name)}
+    for page in summarize_pages(pages, engine, settings, urls=urls):
         if page.error:
             errors.append(f"{names[page.page]}: {page.error}")
             continue
@@ -217,12 +234,14 @@ def cmd_summarize(args) -> int:
             if args.json:
                 print(json.dumps(result.to_dict(), ensure_ascii=False))
                 continue
-            tag = " (another article on the same page)" if result.secondary else ""
+            tag = f" ({SECOND_ARTICLE})" if result.secondary else ""
             print(f"# {result.id}{tag}  [{result.engine}, {result.timings['summarize']:.2f} s]")
             if result.title:
                 print(f"العنوان الأصلي: {result.title}")
             print(f"العنوان: {result.headline}")
-            print(f"الملخص: {result.summary}")
+            for candidate in result.headline_candidates[1:]:
+                print(f"عنوان بديل: {candidate['text']}")
+            print(f"الملخص:\n{result.summary}" if result.summary_points else f"الملخص: {result.summary}")
             for warning in result.warnings:
                 print(f"ملاحظة: {warning}")
             for task, label in (("headline", "العنوان"), ("summary", "الملخص")):

@@ -52,11 +52,11 @@ def parse_ant(raw: str, *, name: str = "<ant>") -> Article:
 def decode_text(data: bytes, name: str) -> str:
     """UTF-8 text (a BOM is dropped); InputError naming `name` for binary or non-UTF-8 data."""
     if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: looks binary (NUL bytes), not a text file")
+        raise InputError(f"{name}: ملف ثنائي (فيه بايتات NUL)، لا ملف نصي")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
+        raise InputError(f"{name}: ليس نصا بترميز UTF-8 (بايت غير صالح في الموضع {exc.start})") from None
 
 
 def read_ant(path: str | Path) -> Iterator[Article]:

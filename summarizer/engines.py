@@ -21,10 +21,10 @@ from . import headlines
 from .article import Article, Summary
 from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
-from .extractive import MAX_RANKED, article_sentences, headline_from_ranked, lead_summary, rank_article, \
-    shorten_headline, summary_from_ranked
+from .extractive import BULLET, article_sentences, headline_candidates, rank_article, shorten_headline, \
+    summary_by_length
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
-from .reasons import Note, Reason
+from .reasons import GUARD_REASONS, Note, Reason
 from .settings import shown
 
 ENGINES = {
@@ -71,19 +71,25 @@ class Engine(Protocol):
 
 
 class LeadEngine:
-    """Lead-k summary; headline = the first sentence shortened at a clause boundary."""
+    """Lead-k summary; headline = the first sentence shortened at a clause boundary (its only candidate)."""
 
     def __init__(self, k: int = 1):
         self.k = k
         self.name = f"lead-{k}"
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        return [Summary(headline=shorten_headline(lead_summary(a, 1)), summary=lead_summary(a, self.k),
-                        engine=self.name) for a in articles]
+        out = []
+        for article in articles:
+            sentences = article_sentences(article, limit=self.k)
+            headline = shorten_headline(sentences[0], settings.headline_max_words) if sentences else ""
+            out.append(_verbatim(self.name, sentences, [(0, headline)] if headline else [],
+                                 list(range(len(sentences)))))
+        return out
 
 
 class ExtractiveEngine:
-    """TextRank over at most MAX_RANKED sentences per article, ranked once for both the headline and summary."""
+    """TextRank over at most MAX_RANKED sentences per article, ranked once for the headline candidates and the
+    summary (its length: settings.summary_length)."""
 
     name = "extractive"
 
@@ -91,11 +97,32 @@ class ExtractiveEngine:
         out = []
         for article in articles:
             ranked = rank_article(article)
-            out.append(Summary(headline=headline_from_ranked(ranked),
-                               summary=summary_from_ranked(ranked, sentences=settings.summary_sentences,
-                                                          min_words=settings.summary_min_words),
-                               engine=self.name))
+            found = headline_candidates(ranked, settings.num_headlines, settings.headline_max_words)
+            chosen, points = summary_by_length(ranked, settings.summary_length, sentences=settings.summary_sentences,
+                                               min_words=settings.summary_min_words)
+            out.append(_verbatim(self.name, ranked.sentences, found, chosen, points))
         return out
+
+
+def _verbatim(engine: str, sentences: list[str], headlines: list[tuple[int, str]], chosen: list[int],
+              points: Sequence[str] = ()) -> Summary:
+    """A Summary taken from the article's own sentences: the headline candidates (sentence index, text; the
+    first is the headline) and the summary's sentences (`points`: a bullets summary's key facts, one a line), each
+    with its evidence."""
+    summary = "\n".join(BULLET + point for point in points) if points else " ".join(sentences[i] for i in chosen)
+    checks = {"headline": _supported([headlines[0][0]], sentences)} if headlines else {}
+    if chosen:
+        checks["summary"] = _supported(chosen, sentences)
+    return Summary(headline=headlines[0][1] if headlines else "", summary=summary, engine=engine,
+                   headline_candidates=[{"text": text, **_supported([i], sentences)} for i, text in headlines],
+                   summary_points=list(points), checks=checks)
+
+
+def _supported(indices: Sequence[int], sentences: list[str]) -> dict:
+    """The check of a text cut from the article's own sentences: supported by them (the guard's verdict: every
+    word of it is the article's)."""
+    return {"verdict": "supported", "score": 1.0, "evidence": [{"sentence": i, "text": sentences[i]} for i in indices],
+            "by": "guard"}
 
 
 class ModelEngine:
@@ -150,12 +177,10 @@ class ModelEngine:
         return results
 
     def model_fields(self, settings: GenerationSettings) -> tuple[str, ...]:
-        chosen = [f.strip() for f in settings.model_fields.split(",") if f.strip()]
+        chosen = [f.strip() for f in settings.model_tasks.split(",") if f.strip()]
         return tuple(chosen or self.backend.task_format.model_fields)
 
     def summarize(self, articles, *, settings, tasks=TASKS):
-        from .faithfulness import SourceIndex, drop_unsupported_weekdays
-
         settings = with_recommended(settings, self.backend.task_format.generation)
         written = self.model_fields(settings)
         wanted = [task for task in TASKS if task in tasks and task in written]
@@ -170,59 +195,65 @@ class ModelEngine:
                 generated.update({task: future.result() for task, future in futures.items()})
         else:
             generated.update({task: self.candidates(articles, task, per_task[task]) for task in wanted})
-        extractive = ([self._extractive.summarize([a], settings=settings)[0] for a in articles]
-                      if any(task in tasks and task not in written for task in TASKS) else None)
+        # The extractive Summary of every article: the fields the model does not write, the fallbacks, and
+        # headline candidates from the article beside the model's (ranking is milliseconds an article).
+        extractive = self._extractive.summarize(articles, settings=settings)
         results = []
         for k, article in enumerate(articles):
-            index = SourceIndex(article.text)
             summary = Summary(headline="", summary="", engine=self.name, warnings=list(self.warnings))
-            fallback_summary = extractive[k] if extractive else None
             for task in TASKS:
-                if task in tasks and task not in written:  # by design: this model's text is not used here
-                    setattr(summary, task, getattr(fallback_summary, task))
-                    summary.notes.append(Note(Reason.EXTRACTIVE_BY_DESIGN, task))
-                    summary.checks[task] = extract_check(getattr(summary, task), article_sentences(article))
+                if task not in tasks:
                     continue
-                if generated[task] is None:
+                if task not in written:  # by design: this model's text is not used here
+                    _take(summary, extractive[k], task)
+                    summary.notes.append(Note(Reason.EXTRACTIVE_BY_DESIGN, task))
                     continue
                 options, cut = generated[task][k]
                 summary.truncated |= cut
                 if task == "headline":
-                    fallback_summary = self._headline(summary, article, options, settings, fallback_summary)
-                    continue
-                texts = [text for text, _ in options]
-                repaired = {}
-                if settings.guard:  # a weekday the article lacks is deleted, not a reason to drop the whole text
-                    for original in texts:
-                        fixed, days = drop_unsupported_weekdays(original, index)
-                        repaired[fixed] = days
-                    texts = list(repaired)
-                text, support = _choose(texts, index, settings.guard_novel_rate)
-                problems = ([Note(Reason.EMPTY_OUTPUT, task)] if not text
-                            else _problems(support, task, settings.guard_novel_rate) if settings.guard else [])
-                if not problems:
-                    setattr(summary, task, text)
-                    if repaired.get(text):
-                        summary.notes.append(Note(Reason.WEEKDAY_REMOVED, task, {"items": repaired[text]}))
-                    continue
-                # An empty or unsupported answer helps nobody: the extractive text for that field, and say so.
-                fallback_summary = fallback_summary or self._extractive.summarize([article], settings=settings)[0]
-                setattr(summary, task, getattr(fallback_summary, task))
-                summary.notes += problems
-            if "summary" in tasks:
-                summary.checks.setdefault("summary", self._check_summary(summary, article, settings,
-                                                                         "summary" in written))
+                    self._headline(summary, article, options, settings, extractive[k])
+                else:
+                    self._summary(summary, article, [text for text, _ in options], settings, extractive[k])
+            if all(_from_article(summary, task) for task in TASKS if task in tasks):
+                summary.warnings = []  # the small model's caution is about its text; none of it is shown
             if summary.truncated:
                 summary.notes.append(Note(Reason.TRUNCATED_INPUT,
                                           params={"selection": self.backend.task_format.input_selection}))
             results.append(summary)
         return results
 
+    def _summary(self, summary: Summary, article: Article, texts: list[str], settings, extractive: Summary) -> None:
+        """The model's summary when the guard keeps it (checked by the checker where installed), else the
+        extractive one, saying why."""
+        from .faithfulness import SourceIndex, drop_unsupported_weekdays
+
+        index = SourceIndex(article.text)
+        repaired = {}
+        if settings.guard:  # a weekday the article lacks is deleted, not a reason to drop the whole text
+            for original in texts:
+                fixed, days = drop_unsupported_weekdays(original, index)
+                repaired[fixed] = days
+            texts = list(repaired)
+        text, support = _choose(texts, index, settings.guard_novel_rate)
+        problems = ([Note(Reason.EMPTY_OUTPUT, "summary")] if not text
+                    else _problems(support, "summary", settings.guard_novel_rate) if settings.guard else [])
+        if problems:  # an empty or unsupported answer helps nobody: the extractive text, and say so
+            _take(summary, extractive, "summary")
+            summary.notes += problems
+            return
+        summary.summary = text
+        if repaired.get(text):
+            summary.notes.append(Note(Reason.WEEKDAY_REMOVED, "summary", {"items": repaired[text]}))
+        checker = self.checker if settings.check else None
+        if checker is not None:
+            verdict = checker.check_many([(article_sentences(article), text)])[0]
+            summary.checks["summary"] = {**verdict.to_dict(), "by": "checker"}
 
     def _headline(self, summary: Summary, article: Article, options: list[tuple[str, bool]], settings,
-                  fallback: Summary | None) -> Summary:
-        """Screen, check and rank the model's headline candidates (summarizer.headlines); the best supported one
-        is shown, the extractive headline when none is. Returns the extractive Summary if it was computed."""
+                  extractive: Summary) -> None:
+        """Screen, check and rank the model's headline candidates (summarizer.headlines): the best supported one
+        is shown and the article's own headline candidates fill the list; when none is supported, the article's
+        headline is shown and the most likely candidate's reasons say why."""
         from .faithfulness import SourceIndex, drop_unsupported_weekdays
 
         index = SourceIndex(article.text)
@@ -238,40 +269,37 @@ class ModelEngine:
         for option in model:
             headlines.screen(option, index, settings)
         checker = self.checker if settings.check else None
-        sentences = article_sentences(article) if checker is not None else []
-        headlines.check(model, checker, sentences, reject=settings.guard)
-        ranked = headlines.rank(model)
-        if not ranked:  # the first (most likely) candidate's reasons say why the field is the article's
-            fallback = fallback or self._extractive.summarize([article], settings=settings)[0]
-            first = model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")]
-            summary.notes += _dedupe(first)
-            extractive = headlines.unique([(fallback.headline, True)], "extractive")
-            headlines.check(extractive, checker, sentences)
-            for option in extractive:
-                option.rejected = []  # taken from the article: shown whatever the checker says, with its verdict
-            ranked = extractive
-        elif repaired.get(ranked[0].text):
-            summary.notes.append(Note(Reason.WEEKDAY_REMOVED, "headline", {"items": repaired[ranked[0].text]}))
-        summary.headline = ranked[0].text
-        summary.headline_candidates = [o.candidate() for o in ranked[: settings.num_headlines]]
-        summary.checks["headline"] = {k: v for k, v in summary.headline_candidates[0].items()
-                                      if k not in ("text", "source")}
-        return fallback
-
-    def _check_summary(self, summary: Summary, article: Article, settings, by_model: bool) -> dict:
-        """The summary's check: the checker's verdict for a model-written summary; an extractive summary is the
-        article's own sentences (their indices are the evidence)."""
-        sentences = article_sentences(article)
-        if by_model and not summary.fallback.get("summary") and settings.check and self.checker is not None:
-            verdict = self.checker.check_many([(sentences, summary.summary)])[0]
-            return {**verdict.to_dict(), "by": "checker"}
-        return extract_check(summary.summary, sentences)
+        headlines.check(model, checker, article_sentences(article) if checker is not None else [],
+                        reject=settings.guard)
+        ranked = [o.candidate() for o in headlines.rank(model)]
+        if not ranked:
+            summary.notes += _dedupe(model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")])
+            _take(summary, extractive, "headline")
+            return
+        if repaired.get(ranked[0]["text"]):
+            summary.notes.append(Note(Reason.WEEKDAY_REMOVED, "headline", {"items": repaired[ranked[0]["text"]]}))
+        shown = {c["text"] for c in ranked}
+        ranked += [{**c, "source": "extractive"} for c in extractive.headline_candidates if c["text"] not in shown]
+        summary.headline = ranked[0]["text"]
+        summary.headline_candidates = ranked[: settings.num_headlines]
+        summary.checks["headline"] = {k: v for k, v in ranked[0].items() if k not in ("text", "source")}
 
 
-def extract_check(text: str, sentences: list[str]) -> dict:
-    """The check of a text taken from the article: supported, its evidence the article sentences it is made of."""
-    found = [{"sentence": i, "text": s} for i, s in enumerate(sentences) if s and s in text]
-    return {"verdict": "supported", "score": 1.0, "evidence": found, "by": "extract"}
+def _take(summary: Summary, extractive: Summary, task: str) -> None:
+    """A field from the article (the extractive engine's), with what comes with it: its check, and the summary's
+    key facts or the headline candidates."""
+    setattr(summary, task, getattr(extractive, task))
+    if task in extractive.checks:
+        summary.checks[task] = extractive.checks[task]
+    if task == "summary":
+        summary.summary_points = list(extractive.summary_points)
+    else:
+        summary.headline_candidates = [{**c, "source": "extractive"} for c in extractive.headline_candidates]
+
+
+def _from_article(summary: Summary, task: str) -> bool:
+    return any(n.field == task and (n.code == Reason.EXTRACTIVE_BY_DESIGN or n.code in GUARD_REASONS)
+               for n in summary.notes)
 
 
 def _dedupe(notes: list[Note]) -> list[Note]:

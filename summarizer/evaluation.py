@@ -109,7 +109,8 @@ def engine_outputs(engine: Engine, prepared: Prepared, protocol: str, settings: 
     summaries: list[Summary] = []
     started = time.perf_counter()
     chunk = max(1, settings.batch_size * 4)
-    with tqdm(total=len(prepared.inputs), desc=engine.name, disable=not progress, leave=False) as bar:
+    # The bar stays when done: one cleared on closing leaves its first line, "0%", in any log it is written to.
+    with tqdm(total=len(prepared.inputs), desc=engine.name, disable=not progress) as bar:
         for i in range(0, len(prepared.inputs), chunk):
             batch = prepared.inputs[i : i + chunk]
             summaries += engine.summarize(batch, settings=settings, tasks=(scored_field(protocol),))

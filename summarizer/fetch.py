@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import InputError, SummarizerError
 
 USER_AGENT = "summarizer/0.1 (Arabic news summarization; +https://example.invalid/summarizer)"
 MAX_PAGE_BYTES = 3_000_000
@@ -24,7 +25,7 @@ MAX_REDIRECTS = 5
 RETRIES = 2
 
 
-class FetchError(Exception):
+class FetchError(SummarizerError):
     """A page or feed that could not be fetched; `kind` is a short code for counting failures (never the text)."""
 
     def __init__(self, message: str, kind: str = "network"):
@@ -37,6 +38,29 @@ class Refused(FetchError):
 
     def __init__(self, message: str):
         super().__init__(message, kind="refused")
+
+
+@dataclass
+class FetchSettings:
+    """How a page is fetched from a URL the tool is handed (`summarize URL`, the API's `url`, batch feeds): which
+    address classes are opened (ADDRESS_POLICY) and the deadline. Flags of `summarize`, `batch` and `serve`."""
+
+    allow_private: bool = False
+    """Allow fetching loopback and private addresses (not link-local, not shared: see their own flags)."""
+    allow_link_local: bool = False
+    """Allow fetching link-local addresses (169.254.0.0/16, fe80::/10: where cloud metadata lives)."""
+    allow_shared: bool = False
+    """Allow fetching the shared address space 100.64.0.0/10 (carrier-grade NAT; one cloud's metadata service)."""
+    timeout: float = 15.0
+    """Seconds for each page fetched from a URL: the whole fetch, retries included."""
+
+    def problems(self) -> list[str]:
+        return [] if self.timeout > 0 else ["timeout must be > 0"]
+
+    def fetcher_options(self) -> dict:
+        """Fetcher's keyword arguments for these settings."""
+        return {"allow_private": self.allow_private, "allow_link_local": self.allow_link_local,
+                "allow_shared": self.allow_shared, "timeout": self.timeout}
 
 
 # --- the address policy --------------------------------------------------------------------------------------
@@ -259,4 +283,45 @@ def extract_text(html: bytes, url: str) -> str:
     try:
         return html_to_text(html, url)
     except InputError as exc:
-        raise FetchError(f"extraction failed: {exc}", kind="no-article") from None
+        raise FetchError(str(exc), kind="no-article") from None
+
+
+def page_text(body: bytes, content_type: str, url: str) -> str:
+    """The text of a fetched page: a text/plain body as it is, else the HTML's main text."""
+    return body.decode("utf-8", errors="replace") if content_type == "text/plain" else extract_text(body, url)
+
+
+MAX_URL_CHARS = 2048
+_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^\x00-\x1f\x7f]+", re.IGNORECASE)
+"""An http(s) address: no spaces, quotes or markup (a browser percent-encodes them), so that a message may name it."""
+
+
+def is_url(text: str) -> bool:
+    """Whether `text` is meant as a web address (http:// or https://), checked or not."""
+    return text[:8].lower().startswith(("http://", "https://"))
+
+
+def check_url(url) -> str:
+    """`url` itself when it is an http(s) address of at most MAX_URL_CHARS with no spaces or markup; Refused, never
+    quoting it, otherwise."""
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS or not _URL.fullmatch(url):
+        raise Refused(f"refused: url must be an http:// or https:// address of at most {MAX_URL_CHARS:,} characters, "
+                      "without spaces, quotes or markup")
+    return url
+
+
+async def fetch_page_async(url: str, settings: FetchSettings | None = None, **fetcher_options) -> str:
+    """One page's text from `url`, by the rules of every fetch (address policy, one deadline, size cap); Refused
+    or FetchError saying why not. `fetcher_options` go to Fetcher (a test's transport or resolver)."""
+    check_url(url)
+    fetcher = Fetcher(concurrency=1, **{**(settings or FetchSettings()).fetcher_options(), **fetcher_options})
+    try:
+        body, content_type = await fetcher.get(url, html_only=True)
+    finally:
+        await fetcher.close()
+    return page_text(body, content_type, url)
+
+
+def fetch_page(url: str, settings: FetchSettings | None = None) -> str:
+    """fetch_page_async for synchronous callers (the CLI, the web demo's handlers), on an event loop of its own."""
+    return asyncio.run(fetch_page_async(url, settings))

@@ -53,7 +53,7 @@ class GenerationSettings:
     """The guard also replaces a model text when more than this share of its content words are absent from the
     article (1 = never): a headline a third new is likely to assert what the article does not (on the ANT dev
     split this cut model headlines' novel words from 21% to 9% at no ROUGE cost)."""
-    model_fields: str = ""
+    model_tasks: str = ""
     """Fields a model engine writes, comma-separated (headline, summary); the others are the extractive engine's.
     Empty: what the model's adapter recommends (chosen on the dev split, saved with it), else both."""
     max_input_tokens: Annotated[int, Range(0, 2048)] = 0
@@ -84,9 +84,9 @@ class GenerationSettings:
     def problems(self) -> list[str]:
         """Every bad value (type, range) and every bad combination; user values are never echoed."""
         errors = field_problems(self)
-        if isinstance(self.model_fields, str) and \
-                any(f.strip() and f.strip() not in TASKS for f in self.model_fields.split(",")):
-            errors.append(f"model_fields: unknown field(s); name only {' and '.join(TASKS)}, comma-separated, or "
+        if isinstance(self.model_tasks, str) and \
+                any(f.strip() and f.strip() not in TASKS for f in self.model_tasks.split(",")):
+            errors.append(f"model_tasks: unknown field(s); name only {' and '.join(TASKS)}, comma-separated, or "
                           "leave it empty")
         if isinstance(self.num_candidates, int) and isinstance(self.num_beams, int) and \
                 self.num_candidates > self.num_beams >= 1:
@@ -156,7 +156,7 @@ class TaskFormat:
     """Tasks whose answer is a single line: a causal model stops at the newline."""
     model_fields: list[str] = field(default_factory=lambda: list(TASKS))
     """Fields this model should write by default, as measured on dev against the extractive engine; the others
-    are taken from the article (GenerationSettings.model_fields overrides)."""
+    are taken from the article (GenerationSettings.model_tasks overrides)."""
     input_selection: str = "start"
     """What of the article fills the input budget: 'start' (whole paragraphs from the top) or 'central' (the
     extractive ranker's best sentences, in article order: the model rewrites the most central sentences)."""
@@ -209,6 +209,21 @@ class TaskFormat:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+RENAMED_SETTINGS = {"model_fields": "model_tasks"}
+"""Old GenerationSettings names -> new ones, for files written before a rename (an adapter's
+TaskFormat.generation, a run's config.yaml). `model_fields` shadowed pydantic's BaseModel.model_fields in the API's
+request schema."""
+
+
+def renamed_settings(values: dict) -> dict:
+    """`values` with old GenerationSettings names (RENAMED_SETTINGS) read as the new ones; a new name wins."""
+    if not isinstance(values, dict) or not any(old in values for old in RENAMED_SETTINGS):
+        return values
+    out = {RENAMED_SETTINGS[key]: value for key, value in values.items() if key in RENAMED_SETTINGS}
+    out.update({key: value for key, value in values.items() if key not in RENAMED_SETTINGS})
+    return out
+
+
 def with_recommended(settings: GenerationSettings, recommended: dict) -> GenerationSettings:
     """`settings` with a model's recommended values (TaskFormat.generation) for every field the caller left unset;
     what the caller set always wins. A bad recommendation is a ConfigError naming the model's file."""
@@ -219,7 +234,7 @@ def with_recommended(settings: GenerationSettings, recommended: dict) -> Generat
 
     chosen = explicit_values(settings)
     try:
-        merged = build(GenerationSettings, {**recommended, **chosen})
+        merged = build(GenerationSettings, {**renamed_settings(recommended), **chosen})
     except ConfigError as exc:
         raise ConfigError(f"the model's recommended settings ({TASK_FORMAT_FILE} 'generation'): {exc}") from None
     return mark_explicit(merged, chosen)

@@ -31,6 +31,8 @@ class Option:
         return not self.rejected and (self.verdict is None or self.verdict["verdict"] == "supported")
 
     def candidate(self) -> dict:
+        """As records list it: {"text", "verdict", "score", "evidence", "by", "source"}; without the checker the
+        guard's verdict (it passed the guard: no invented number or name)."""
         verdict = self.verdict or {"verdict": "supported", "score": None, "evidence": [], "by": "guard"}
         return {"text": self.text, **verdict, "source": self.source}
 

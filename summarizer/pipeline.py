@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from .corpora import decode_text
 from .engines import Engine
 from .errors import InputError, InputTooLarge
 from .generation import GenerationSettings
-from .reasons import Note, Reason
+from .reasons import CHARACTER, Note, Reason, counted
 from .record import ArticleResult
 
 
@@ -88,19 +89,34 @@ def read_limited(handle: BinaryIO, name: str, *, max_chars: int = MAX_PAGE_CHARS
         chunks.append(chunk)
         size += len(chunk)
     if size > limit:
-        raise InputTooLarge(f"{name}: over the size limit for one page ({max_chars:,} characters)")
+        raise InputTooLarge(f"{name}: أكبر من حد الصفحة الواحدة ({counted(max_chars, CHARACTER)})")
     return decode_text(b"".join(chunks), name)
 
 
 def read_page_file(path: str | Path, *, max_chars: int = MAX_PAGE_CHARS) -> str:
-    """Read a UTF-8 text file, with a clear InputError for every way it can be unusable."""
+    """Read a UTF-8 text file, with a clear InputError (in Arabic, naming the file) for every way it can be
+    unusable."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: لا يوجد ملف بهذا الاسم" + _url_hint(str(path)))
     if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a text file")
+        raise InputError(f"{path}: مجلد، لا ملف نصي")
     try:
         with open(path, "rb") as handle:
             return read_limited(handle, str(path), max_chars=max_chars)
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{path}: تعذرت قراءته ({exc.strerror})") from None
+
+
+# A web address typed as a file name, or one whose "//" a shell or a path join squeezed to "/" ("https:/www.…"),
+# or one without its scheme ("www.…").
+_MANGLED_URL = re.compile(r"^(?:(https?):/?(?!/)|(?=www\.))", re.IGNORECASE)
+
+
+def _url_hint(name: str) -> str:
+    """For a missing file whose name is a web address missing a slash or its scheme: how to write it."""
+    match = _MANGLED_URL.match(name)
+    if not match:
+        return ""
+    fixed = f"{(match.group(1) or 'https').lower()}://{name[match.end():]}"
+    return f"؛ يبدو رابطا ناقصا، فاكتبه كاملا: {fixed}"

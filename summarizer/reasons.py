@@ -51,7 +51,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.EXTRACTIVE_BY_DESIGN: "جمل مأخوذة من المقال (المحرك الاستخراجي)",
     Reason.WEEKDAY_REMOVED: "حُذف يوم لا يذكره المقال ({items})",
     Reason.TRUNCATED_INPUT: "المقال أطول من مدخلات النموذج فقُطع؛ رأى النموذج {selection}",
-    Reason.SEVERAL_ARTICLES: "تحتوي الصفحة على {count} مقالات؛ لُخّص كل منها على حدة",
+    Reason.SEVERAL_ARTICLES: "في الصفحة {count}؛ لُخّص كل مقال على حدة",
     Reason.UNFINISHED: "توقف النموذج عند حد الطول قبل أن يكمل",
     Reason.NOT_HEADLINE_SHAPED: "لا يصلح عنوانا ({shape})",
     Reason.NOT_SUPPORTED: "لا يؤكده المقال بحسب المدقق ({verdict}، {score})",
@@ -65,6 +65,36 @@ PARAM_WORDS = {"selection": {"start": "بدايته", "central": "أهم جمل�
                "shape": {"too_short": "قصير جدا", "too_long": "طويل جدا", "dangling_end": "ينتهي في منتصف عبارة",
                          "mid_story_opening": "يبدأ من منتصف القصة", "unbalanced_quote": "اقتباس ناقص"}}
 """Parameter values written as words (TaskFormat.input_selection -> what the model saw)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Noun:
+    """An Arabic noun in the forms a number takes it in (nominative: a message puts a count where the dual reads
+    -ان): one, two, 3-10 (plural), 11-99 (accusative singular), and the singular after a round hundred."""
+
+    one: str
+    two: str
+    few: str
+    many: str
+    hundred: str
+
+
+ARTICLE = Noun("مقال واحد", "مقالان", "مقالات", "مقالا", "مقال")
+CHARACTER = Noun("حرف واحد", "حرفان", "أحرف", "حرفا", "حرف")
+
+
+def counted(n: int, noun: Noun) -> str:
+    """`n` of `noun` in Arabic: 1 مقال واحد, 2 مقالان, 3-10 مقالات, 11-99 مقالا, 100 مقال; past 100 the last two
+    digits decide (103 مقالات, 111 مقالا) and 100, 101, 102, 1,000 take the singular."""
+    if n in (1, 2):
+        return noun.one if n == 1 else noun.two
+    rest = n % 100
+    form = noun.few if 3 <= rest <= 10 or n == 0 else noun.many if rest >= 11 else noun.hundred
+    return f"{n:,} {form}"
+
+
+COUNTED = {"count": ARTICLE}
+"""Parameters that count something, written as the counted noun (2 -> مقالان, never "2 مقالات")."""
 LIST_SEPARATOR, REASON_SEPARATOR = "، ", "؛ "
 
 
@@ -81,6 +111,7 @@ class Note:
     def text(self) -> str:
         """The message without its field name."""
         values = {k: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple))
+                  else counted(v, COUNTED[k]) if k in COUNTED and isinstance(v, int)
                   else PARAM_WORDS.get(k, {}).get(v, v) for k, v in self.params.items()}
         return MESSAGES[self.code].format(**values)
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .clean import MAX_PAGE_CHARS
 from .engines import MODEL_ENGINES, EngineSettings, check_engine_name, engine_names, make_engine
 from .errors import ConfigError, InputError, InputTooLarge, ModelLoadError, SummarizerError, WorkTooLarge
+from .fetch import MAX_URL_CHARS, FetchError, FetchSettings, Refused, fetch_page
 from .generation import GenerationSettings, with_recommended
 from .pipeline import summarize_pages
 from .record import CSV_COLUMNS, csv_row
@@ -43,6 +44,9 @@ MAX_DECODE_STEPS = 32_768
 256 articles at the default settings, or 12 at 8 beams and the longest summary and headline."""
 RETRY_AFTER_SECONDS = 5
 """What a 503 from a full queue tells a client to wait (a default-model request takes about a second or two)."""
+FETCH_WORKERS = 4
+"""Pages fetched at once for requests that name a `url` (each holds a thread for up to the fetch timeout); they
+wait in a line of their own, beside the engine's, so that a slow site never holds the engine."""
 
 
 class Engines:
@@ -96,16 +100,18 @@ def check_work(engine, settings: GenerationSettings, articles: int) -> None:
 
 
 def summarize_many(engines: Engines, texts: list[str], settings: dict | GenerationSettings | None = None, *,
-                   page_ids: list[str | None] | None = None, engine: str | None = None) -> list[dict | InputError]:
+                   page_ids: list[str | None] | None = None, engine: str | None = None,
+                   urls: dict[str, str] | None = None) -> list[dict | InputError]:
     """Pages -> for each, {"articles", "removed", "engine", "seconds" (its share)} or the InputError it gave.
 
     All pages are summarized in one batched call, after check_work on the request's articles (WorkTooLarge for
-    the whole request). Raises ConfigError for bad settings or an engine not served here."""
+    the whole request). `urls` maps a page id to the address its text was fetched from (the records' `url`).
+    Raises ConfigError for bad settings or an engine not served here."""
     generation = settings if isinstance(settings, GenerationSettings) else build(GenerationSettings, settings)
     chosen = engines.get(engine)
     pages = [(page_id or "", text) for page_id, text in zip(page_ids or [None] * len(texts), texts, strict=True)]
     started = time.perf_counter()
-    results = summarize_pages(pages, chosen, generation, admit=lambda n: check_work(chosen, generation, n))
+    results = summarize_pages(pages, chosen, generation, urls=urls, admit=lambda n: check_work(chosen, generation, n))
     elapsed = time.perf_counter() - started
     total = sum(len(page.articles) for page in results if not page.error) or 1
     return [(page.problem or InputError(page.error)) if page.error else
@@ -115,11 +121,14 @@ def summarize_many(engines: Engines, texts: list[str], settings: dict | Generati
 
 
 def summarize_text(engines: Engines, text: str, settings: dict | GenerationSettings | None = None,
-                   page_id: str | None = None, engine: str | None = None) -> dict:
-    """One page -> {"articles": [...], "removed": [...], "engine", "seconds"}; raises InputError/ConfigError."""
+                   page_id: str | None = None, engine: str | None = None, url: str | None = None) -> dict:
+    """One page -> {"articles": [...], "removed": [...], "engine", "seconds"}; raises InputError/ConfigError. A
+    page fetched from `url` is named by it (its records' id and url)."""
     if not isinstance(text, str):
         raise InputError("'text' must be a string")
-    (result,) = summarize_many(engines, [text], settings, page_ids=[page_id], engine=engine)
+    page_id = page_id or url
+    (result,) = summarize_many(engines, [text], settings, page_ids=[page_id], engine=engine,
+                               urls={page_id: url} if url else None)
     if isinstance(result, InputError):
         raise result
     return result
@@ -151,8 +160,9 @@ class QueueFull(SummarizerError):
 
 
 # The HTTP status of each error type; an error takes that of its nearest listed class (type(exc).__mro__).
+# A refused address is the request's fault (400); a page that could not be fetched is the site's (502).
 STATUS = {QueueFull: 503, ModelLoadError: 503, InputTooLarge: 413, InputError: 400, WorkTooLarge: 422,
-          ConfigError: 422, SummarizerError: 400}
+          ConfigError: 422, Refused: 400, FetchError: 502, SummarizerError: 400}
 
 
 def status_for(exc: SummarizerError) -> int:
@@ -168,6 +178,11 @@ class SummarizeRequest(BaseModel):
                              f"{MAX_PAGE_CHARS:,} characters)")
     texts: list[str] | None = Field(None, description="Several pages for one batch call",
                                     max_length=MAX_PAGES_PER_REQUEST)
+    url: str | None = Field(None, description="One page to fetch and summarize (http or https), by the batch "
+                            "fetcher's rules: every address the host resolves to is checked (loopback, private, "
+                            "link-local and other non-public addresses are refused unless the server was started "
+                            "with the flag that opens them), one deadline for the whole fetch, a size cap",
+                            max_length=MAX_URL_CHARS)
     engine: str | None = Field(None, description="An engine this server serves (GET /api/health lists them); "
                                "absent: the server's default")
     settings: SettingsModel = Field(default_factory=SettingsModel, description="Generation settings; absent "
@@ -241,8 +256,11 @@ def describe_validation(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAITING):
-    """A FastAPI app with POST /api/summarize (one text or a list), documented by its OpenAPI schema."""
+def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAITING,
+              fetch: FetchSettings | None = None):
+    """A FastAPI app with POST /api/summarize (one text, a list, or a url to fetch by `fetch`'s rules: default
+    FetchSettings, which refuse the server's own loopback and private network), documented by its OpenAPI
+    schema."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -250,6 +268,8 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAIT
     api = FastAPI(title="Arabic news summarizer API", version="2")
     api.add_middleware(BodyLimit)
     queue = BoundedQueue(workers, max_waiting)
+    fetches = BoundedQueue(FETCH_WORKERS, max_waiting)
+    fetch = fetch or FetchSettings()
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message}, headers=headers)
@@ -262,8 +282,8 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAIT
     async def invalid(request, exc: RequestValidationError):
         return error(422, describe_validation(exc.errors()))
 
-    def one(text: str, engine: str | None, settings: GenerationSettings) -> dict:
-        return summarize_text(engines, text, settings, engine=engine)
+    def one(text: str, engine: str | None, settings: GenerationSettings, url: str | None = None) -> dict:
+        return summarize_text(engines, text, settings, engine=engine, url=url)
 
     def many(texts: list[str], engine: str | None, settings: GenerationSettings) -> dict:
         # per-item errors: one bad page does not fail the batch
@@ -272,14 +292,18 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAIT
 
     @api.post("/api/summarize", summary="Headline and summary for each article on an Arabic news page")
     async def summarize(request: SummarizeRequest):
-        if (request.text is None) == (request.texts is None):
-            return error(422, "send exactly one of 'text' (one page) or 'texts' (a list of pages)")
+        if [request.text, request.texts, request.url].count(None) != 2:
+            return error(422, "send exactly one of 'text' (one page), 'texts' (a list of pages) or 'url' (one page "
+                         "to fetch)")
         try:
             settings = build(GenerationSettings, request.settings.model_dump(exclude_none=True))
             # Before queueing: an engine this server does not serve, and settings too costly for even one article.
             check_work(engines.get(request.engine), settings, 1)
             if request.texts is not None:
                 return await queue.run(many, request.texts, request.engine, settings)
+            if request.url is not None:
+                text = await fetches.run(fetch_page, request.url, fetch)
+                return await queue.run(one, text, request.engine, settings, request.url)
             return await queue.run(one, request.text, request.engine, settings)
         except SummarizerError as exc:
             return failure(exc)

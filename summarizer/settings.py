@@ -437,12 +437,16 @@ def dotted_help(cls) -> str:
 
 
 # --- the server's own settings (here, not in service.py, so that building the CLI's parser stays light) ----------
+from .fetch import FetchSettings  # noqa: E402  (light: no HTTP client is imported until a page is fetched)
+
 MAX_WAITING = 16
 
 
 @dataclass
-class ServeSettings:
-    """The server (`summarizer serve`, `python app.py`): where it listens and how many requests may wait."""
+class ServeSettings(FetchSettings):
+    """The server (`summarizer serve`, `python app.py`): where it listens, how many requests may wait, and how it
+    fetches a page a request names by its `url` (FetchSettings: the server's own loopback and private network are
+    refused unless it is started with --allow-private)."""
 
     host: str = field(default="127.0.0.1", metadata={"env": "SUMMARIZER_HOST"})
     """Address to listen on."""
@@ -453,7 +457,7 @@ class ServeSettings:
     (HTTP 503)."""
 
     def problems(self) -> list[str]:
-        errors = [] if self.host.strip() else ["host must not be empty"]
+        errors = super().problems() + ([] if self.host.strip() else ["host must not be empty"])
         if not 1 <= self.port <= 65535:
             errors.append(f"port must be from 1 to 65535, got {self.port}")
         if self.max_waiting < 1:

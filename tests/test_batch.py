@@ -184,7 +184,7 @@ def test_files_folders_and_jsonl(tmp_path):
     assert sum(r["secondary"] for r in ok) == 2 and len(ok) == 6
     assert all(r["schema_version"] == ok[0]["schema_version"] for r in rows)
     errors = [r["error"] for r in rows if r["status"] == "error"]
-    assert any("empty" in e for e in errors) and any("no such file" in e for e in errors)
+    assert any("فارغ" in e for e in errors) and any("no such file" in e for e in errors)
 
 
 class CrashingEngine(ExtractiveEngine):

@@ -94,11 +94,11 @@ def test_hashtags_urls_and_trailing_tags():
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("", "empty"),
-    ("   \n  ", "empty"),
-    ("This page is entirely in English and has no Arabic at all.", "no Arabic"),
-    ("مرحبا" * 50_000, "over the limit"),
-    ("نص\x00ثنائي" * 10, "binary"),
+    ("", "النص فارغ"),
+    ("   \n  ", "النص فارغ"),
+    ("This page is entirely in English and has no Arabic at all.", "لا نص عربي"),
+    ("مرحبا" * 50_000, "النص 250,000 حرف، أطول من الحد"),
+    ("نص\x00ثنائي" * 10, "ملف ثنائي"),
 ])
 def test_bad_input_errors_name_the_problem(bad, message):
     with pytest.raises(InputError, match=message):

@@ -5,7 +5,11 @@ import sys
 import pytest
 
 from summarizer.cli import main
+from summarizer.text import has_arabic
 from tests.conftest import SCRAPED_PAGE
+from tests.test_batch import site  # noqa: F401  (the loopback site: article pages, feeds, failures)
+
+SECOND = "مقال آخر في الصفحة نفسها"
 
 
 def run_cli(*args, stdin: str | None = None):
@@ -18,8 +22,9 @@ def test_summarize_seed_page_extractive_lists_both_articles():
     proc = run_cli("summarize", "--engine", "extractive", str(SCRAPED_PAGE))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert out.count("العنوان:") == 2 and "another article on the same page" in out
-    main_part, second_part = out.split("another article on the same page")
+    assert out.count("العنوان:") == 2 and SECOND in out and "another article" not in out
+    assert "في الصفحة مقالان" in out and "2 مقالات" not in out  # the number agrees with the noun
+    main_part, second_part = out.split(SECOND)
     assert "السفارة الروسية" in main_part and "درعا" not in main_part
     for furniture in ("المصدر", "كلمات دلالية", "مقالات مشابهة", "http"):
         assert furniture not in out
@@ -41,10 +46,10 @@ def test_clean_json():
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "empty"),
-    (b"Only English here, nothing else at all.", "no Arabic"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    ("نص عربي".encode("cp1256"), "not valid UTF-8"),
+    (b"", "النص فارغ"),
+    (b"Only English here, nothing else at all.", "لا نص عربي"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "ملف ثنائي"),
+    ("نص عربي".encode("cp1256"), "UTF-8"),
 ])
 def test_bad_files_give_one_clear_line(tmp_path, content, message):
     path = tmp_path / "page.txt"
@@ -53,17 +58,18 @@ def test_bad_files_give_one_clear_line(tmp_path, content, message):
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(path) in proc.stderr and has_arabic(proc.stderr.split(str(path), 1)[1], minimum=5)  # Arabic for users
 
 
 def test_missing_oversized_and_directory_inputs(tmp_path, capsys):
     big = tmp_path / "big.txt"
     big.write_text("خبر " * 300_000, encoding="utf-8")
     assert main(["summarize", "--engine", "extractive", str(big)]) == 2
-    assert "over the size limit" in capsys.readouterr().err
+    assert "أكبر من حد الصفحة الواحدة (200,000 حرف)" in capsys.readouterr().err
     assert main(["summarize", "--engine", "extractive", str(tmp_path / "nope.txt")]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "لا يوجد ملف بهذا الاسم" in capsys.readouterr().err
     assert main(["clean", str(tmp_path)]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert "مجلد، لا ملف نصي" in capsys.readouterr().err
 
 
 def test_bad_settings_and_engine_are_clear_errors(capsys):
@@ -93,7 +99,7 @@ def test_endless_inputs_are_read_up_to_the_limit_only(tmp_path):
 
     threading.Thread(target=feed, daemon=True).start()
     proc = run_cli("summarize", "--engine", "extractive", str(fifo))
-    assert proc.returncode == 2 and "over the size limit" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "أكبر من حد الصفحة" in proc.stderr and "Traceback" not in proc.stderr
     endless = subprocess.Popen([sys.executable, "-m", "summarizer.cli", "summarize", "--engine", "extractive", "-"],
                                stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
@@ -108,7 +114,7 @@ def test_endless_inputs_are_read_up_to_the_limit_only(tmp_path):
 def test_binary_stdin_and_html_source():
     proc = subprocess.run([sys.executable, "-m", "summarizer.cli", "summarize", "--engine", "extractive", "-"],
                           input=b"\xff\xfe\x00\x01binary", capture_output=True, timeout=60)
-    assert proc.returncode == 2 and b"standard input: looks binary" in proc.stderr
+    assert proc.returncode == 2 and "standard input: ملف ثنائي".encode() in proc.stderr
     html = ("<!DOCTYPE html><html><head><script>var tracker = 1;</script><style>p{}</style></head><body><nav>الرئيسية"
             "</nav><article>" + "".join(f"<p>{p}</p>" for p in SCRAPED_PAGE.read_text("utf-8").splitlines()[:12]
                                          if p.strip()) + "</article></body></html>")
@@ -130,7 +136,7 @@ def test_a_bad_file_among_several_is_named_and_the_others_are_summarized(tmp_pat
     bad.write_text("no Arabic here", encoding="utf-8")
     proc = run_cli("summarize", "--engine", "extractive", "--json", str(SCRAPED_PAGE), str(bad))
     assert proc.returncode == 2
-    assert str(bad) in proc.stderr and "no Arabic" in proc.stderr
+    assert str(bad) in proc.stderr and "لا نص عربي" in proc.stderr
     assert len(proc.stdout.splitlines()) == 2  # the good page's two articles were still written
 
 
@@ -250,3 +256,60 @@ def test_evaluate_offers_the_protocols_evaluation_defines():
     from summarizer import cli, evaluation
 
     assert cli.PROTOCOLS is evaluation.PROTOCOLS  # one definition: a new protocol needs no second edit
+
+
+# --- the editor's desk: URLs, Arabic counts and help ------------------------------------------------------------
+def test_summarize_a_url_fetches_the_page_by_the_batch_fetchers_rules(site, capsys):
+    url = f"{site}/article/1"
+    assert main(["summarize", "--engine", "extractive", "--json", "--allow-private", url]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert records and records[0]["url"] == url and records[0]["id"] == url and records[0]["headline"]
+    assert "الرئيسية" not in records[0]["summary"]  # the page's main text, not its menu
+    # The same rules as batch: loopback is refused without the flag that opens it, never fetched.
+    assert main(["summarize", "--engine", "extractive", url]) == 2
+    err = capsys.readouterr().err
+    assert "loopback" in err and "--allow-private" in err and len(err.strip().splitlines()) == 1
+    assert main(["summarize", "--engine", "extractive", "--allow-private", f"{site}/missing", url]) == 2
+    captured = capsys.readouterr()
+    assert "HTTP 404" in captured.err and f"{site}/missing" in captured.err and "العنوان:" in captured.out
+    assert main(["summarize", "--engine", "extractive", "--allow-private", "--timeout", "1", f"{site}/slow"]) == 2
+    assert "timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("typed, fixed", [("https:/www.example.com/news/1", "https://www.example.com/news/1"),
+                                          ("http:/example.com", "http://example.com"),
+                                          ("www.example.com/news", "https://www.example.com/news")])
+def test_a_url_that_lost_a_slash_gets_a_hint_not_just_no_such_file(typed, fixed, capsys):
+    assert main(["summarize", "--engine", "extractive", typed]) == 2
+    err = capsys.readouterr().err
+    assert fixed in err and "رابط" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("count, words", [(1, "مقال واحد"), (2, "مقالان"), (3, "3 مقالات"), (10, "10 مقالات"),
+                                          (11, "11 مقالا"), (99, "99 مقالا"), (100, "100 مقال"), (102, "102 مقال"),
+                                          (103, "103 مقالات"), (111, "111 مقالا"), (1000, "1,000 مقال")])
+def test_arabic_counts_agree_with_their_noun(count, words):
+    from summarizer.reasons import ARTICLE, Note, Reason, counted
+
+    assert counted(count, ARTICLE) == words
+    if count > 1:
+        assert words in Note(Reason.SEVERAL_ARTICLES, params={"count": count}).text
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    from summarizer.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    missing = [f"{name} {action.option_strings or action.dest}" for name, command in commands.items()
+               for action in command._actions if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert not missing
+    assert "dev" in commands["evaluate"].format_help().split("--split", 2)[2][:400]
+
+
+@pytest.mark.parametrize("command", ["ship", "train"])
+def test_delegated_commands_name_themselves_in_their_usage(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert capsys.readouterr().out.startswith(f"usage: summarizer {command} ")

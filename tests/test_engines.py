@@ -269,3 +269,19 @@ def test_engine_settings_name_every_problem_at_once():
 def test_weightless_engines_from_settings():
     assert make_engine(EngineSettings(engine="lead-3")).name == "lead-3"
     assert make_engine(EngineSettings(engine="extractive", device="cpu", threads=2)).name == "extractive"
+
+
+def test_a_renamed_setting_is_read_under_its_old_name_from_files_written_before(tmp_path):
+    """model_fields became model_tasks: an adapter's summarizer_task.json and a run's config.yaml keep the old key."""
+    from summarizer.finetune.config import load_config, save_config, Config
+    from summarizer.generation import with_recommended
+
+    recommended = with_recommended(GenerationSettings(), {"model_fields": "headline", "num_beams": 2})
+    assert (recommended.model_tasks, recommended.num_beams) == ("headline", 2)
+    assert with_recommended(GenerationSettings(model_tasks="summary"), {"model_fields": "headline"}).model_tasks == \
+        "summary"  # the caller's choice still wins
+    save_config(Config(), tmp_path / "config.yaml")
+    old = (tmp_path / "config.yaml").read_text("utf-8").replace("model_tasks:", "model_fields:")
+    assert "model_fields: ''" in old
+    (tmp_path / "config.yaml").write_text(old.replace("model_fields: ''", "model_fields: headline"), "utf-8")
+    assert load_config(tmp_path / "config.yaml").generation.model_tasks == "headline"

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,12 @@ def test_prediction_rows_are_records(tmp_path):
     assert any("12" in warning for warning in record.warnings)
     assert (row["protocol"], row["scored"], row["reference"]) == ("title", "headline", "لافروف يراجع خارطة الطريق")
     assert set(row["scores"]) == {"rouge1", "rouge2", "rougeL", "rougeLsum"} and "cleaned_text" not in row
+
+
+def test_each_engines_progress_bar_ends_at_its_total(capsys):
+    """A bar cleared when it closed (leave=False) left only its first line, "0%", in every log."""
+    articles = [Article(id=f"a{i}", paragraphs=[LEAD, *BODY.split("\n")]) for i in range(3)]
+    evaluate([LeadEngine(1), ExtractiveEngine()], articles, "lead", GenerationSettings())
+    err = capsys.readouterr().err
+    for name in ("lead-1", "extractive"):
+        assert re.search(rf"{name}: 100%\S* 3/3", err), err

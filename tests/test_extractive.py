@@ -187,3 +187,103 @@ def test_a_giant_word_never_becomes_a_giant_headline():
     for engine in (ExtractiveEngine(), LeadEngine(1)):
         (summary,) = engine.summarize([article], settings=GenerationSettings())
         assert len(summary.headline) <= HEADLINE_MAX_CHARS
+
+
+# --- the editor's desk: summary length, headline length and candidates ----------------------------------------
+def _seed_articles(seed_texts):
+    return [a for text in seed_texts for a in clean_page(text).articles]
+
+
+def test_the_default_summary_length_is_todays_summary(seed_texts):
+    """summary_length=sentence (the default) is the summary every evaluation number was measured on."""
+    from summarizer.extractive import headline_from_ranked, rank_article
+
+    for article in _seed_articles(seed_texts):
+        ranked = rank_article(article)
+        for settings in (GenerationSettings(), GenerationSettings(summary_length="sentence")):
+            (summary,) = ExtractiveEngine().summarize([article], settings=settings)
+            assert summary.summary == summary_from_ranked(ranked, sentences=2, min_words=25)
+            assert summary.headline == headline_from_ranked(ranked) and not summary.summary_points
+
+
+def _in_order(parts, article):
+    sentences = [s for p in article.paragraphs for s in split_sentences(p)]
+    positions = [next(i for i, s in enumerate(sentences) if part in s) for part in parts]
+    return positions == sorted(positions) and len(set(positions)) == len(positions)
+
+
+def test_a_short_summary_is_a_paragraph_of_two_or_three_sentences(seed_texts):
+    for article in _seed_articles(seed_texts):
+        (summary,) = ExtractiveEngine().summarize([article], settings=GenerationSettings(summary_length="short"))
+        picked = split_sentences(summary.summary)
+        available = len([s for p in article.paragraphs for s in split_sentences(p)])
+        assert min(2, available) <= len(picked) <= 3 and "\n" not in summary.summary
+        assert _in_order(picked, article) and not summary.summary_points
+
+
+def test_bullets_are_three_to_five_distinct_key_facts_one_sentence_each(seed_texts):
+    import numpy as np
+
+    from summarizer.extractive import BULLET, DISTINCT, _tfidf_matrix
+    from summarizer.text import content_tokens
+
+    counts = set()
+    for article in _seed_articles(seed_texts):
+        (summary,) = ExtractiveEngine().summarize([article], settings=GenerationSettings(summary_length="bullets"))
+        points = summary.summary_points
+        available = len([s for p in article.paragraphs for s in split_sentences(p)])
+        assert min(3, available) <= len(points) <= 5
+        assert summary.summary == "\n".join(BULLET + point for point in points)
+        for point in points:
+            assert split_sentences(point) == [point] and point in article.text  # one sentence, the article's words
+        assert _in_order(points, article)
+        vectors = _tfidf_matrix([content_tokens(p) for p in points])
+        similarity = vectors @ vectors.T
+        np.fill_diagonal(similarity, 0)
+        assert similarity.max(initial=0) <= DISTINCT  # no fact twice
+        counts.add(len(points))
+    assert max(counts) > 3  # long articles get more facts than short ones
+
+
+def test_headline_max_words_cuts_extractive_and_lead_headlines(seed_texts):
+    articles = _seed_articles(seed_texts)
+    for engine in (ExtractiveEngine(), LeadEngine(1)):
+        default = engine.summarize(articles, settings=GenerationSettings())
+        assert max(len(s.headline.split()) for s in default) > 6
+        for summary in engine.summarize(articles, settings=GenerationSettings(headline_max_words=6)):
+            assert 1 <= len(summary.headline.split()) <= 6
+            assert [c["text"] for c in summary.headline_candidates][:1] == [summary.headline]
+
+
+def test_extractive_headline_candidates_are_distinct_early_sentences_with_their_evidence(seed_texts):
+    from summarizer.extractive import article_sentences
+    from summarizer.text import normalize, tokens
+
+    several = 0
+    for article in _seed_articles(seed_texts):
+        sentences = article_sentences(article)
+        (one,) = ExtractiveEngine().summarize([article], settings=GenerationSettings(num_headlines=1))
+        (many,) = ExtractiveEngine().summarize([article], settings=GenerationSettings(num_headlines=3))
+        assert len(one.headline_candidates) == 1 and 1 <= len(many.headline_candidates) <= 3
+        assert one.headline == many.headline == many.headline_candidates[0]["text"]
+        texts = [normalize(c["text"]) for c in many.headline_candidates]
+        assert len(set(texts)) == len(texts)
+        for candidate in many.headline_candidates:
+            assert set(candidate) == {"text", "verdict", "score", "evidence", "by"}
+            assert (candidate["verdict"], candidate["score"], candidate["by"]) == ("supported", 1.0, "guard")
+            (evidence,) = candidate["evidence"]
+            assert evidence["sentence"] < 5 and sentences[evidence["sentence"]] == evidence["text"]
+            assert set(tokens(candidate["text"])) <= set(tokens(evidence["text"]))  # a sentence supports its cut
+        several += len(many.headline_candidates) > 1
+        # The summary's own evidence: its sentences, by index.
+        check = many.checks["summary"]
+        assert check["verdict"] == "supported" and check["by"] == "guard"
+        assert " ".join(sentences[e["sentence"]] for e in check["evidence"]) == many.summary
+    assert several >= 5
+
+
+def test_the_lead_engine_offers_its_one_headline_as_the_candidate(seed_texts):
+    for article in _seed_articles(seed_texts):
+        (summary,) = LeadEngine(2).summarize([article], settings=GenerationSettings(num_headlines=3))
+        (candidate,) = summary.headline_candidates
+        assert candidate["text"] == summary.headline and candidate["evidence"][0]["sentence"] == 0

@@ -125,7 +125,7 @@ def test_a_weekday_the_article_lacks_is_deleted_not_fatal():
     assert sum("حُذف يوم" in line for line in result.messages()) == 2
 
 
-def test_model_fields_choose_what_the_model_writes():
+def test_model_tasks_choose_what_the_model_writes():
     from summarizer.engines import ExtractiveEngine
     from summarizer.errors import ConfigError
 
@@ -133,17 +133,17 @@ def test_model_fields_choose_what_the_model_writes():
                                "headline": ["لافروف وخارطة الطريق"]})
     engine = ModelEngine(backend)
     (extractive,) = ExtractiveEngine().summarize([seed_article()], settings=GenerationSettings())
-    (hybrid,) = engine.summarize([seed_article()], settings=GenerationSettings(model_fields="headline"))
+    (hybrid,) = engine.summarize([seed_article()], settings=GenerationSettings(model_tasks="headline"))
     assert hybrid.headline == "لافروف وخارطة الطريق" and hybrid.summary == extractive.summary
     assert not hybrid.fallback  # a choice, not a replacement
     assert [(n.code, n.field) for n in hybrid.notes] == [(Reason.EXTRACTIVE_BY_DESIGN, "summary")]
     backend.task_format.model_fields = ["headline"]  # what an adapter recommends when the setting is empty
     (recommended,) = engine.summarize([seed_article()], settings=GenerationSettings())
     assert recommended.summary == extractive.summary
-    (both,) = engine.summarize([seed_article()], settings=GenerationSettings(model_fields="headline,summary"))
+    (both,) = engine.summarize([seed_article()], settings=GenerationSettings(model_tasks="headline,summary"))
     assert both.summary == "لافروف يراجع مسودة خارطة الطريق."
-    with pytest.raises(ConfigError, match="model_fields: unknown field"):
-        GenerationSettings.from_dict({"model_fields": "title"})
+    with pytest.raises(ConfigError, match="model_tasks: unknown field"):
+        GenerationSettings.from_dict({"model_tasks": "title"})
 
 
 def test_every_reason_has_a_message_and_csv_rows_carry_the_codes():

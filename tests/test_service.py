@@ -5,7 +5,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from summarizer.engines import EngineSettings
+from summarizer.fetch import FetchSettings
 from summarizer.service import BoundedQueue, Engines, QueueFull, build_api
+from tests.test_batch import site  # noqa: F401  (the loopback site: article pages and failures)
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +31,14 @@ def test_batch_with_a_bad_item(client, scraped_page):
     assert response.status_code == 200
     results = response.json()["results"]
     assert len(results[0]["articles"]) == 2 and results[0]["engine"] == "lead-1"
-    assert results[1] == {"error": "the input is empty"}
-    assert results[2] == {"error": "the input has no Arabic text"}
+    assert results[1] == {"error": "النص فارغ"}  # users read these: Arabic
+    assert results[2] == {"error": "لا نص عربي في المدخل"}
 
 
 @pytest.mark.parametrize("payload, status, message", [
-    ({"text": ""}, 400, "empty"),
-    ({"text": "no arabic here at all"}, 400, "no Arabic"),
-    ({"text": "خبر " * 60_000}, 413, "over the limit"),
+    ({"text": ""}, 400, "النص فارغ"),
+    ({"text": "no arabic here at all"}, 400, "لا نص عربي"),
+    ({"text": "خبر " * 60_000}, 413, "أطول من الحد"),
     ({"text": "خبر عاجل من القاهرة اليوم", "settings": {"colour": "red"}}, 422, "settings.colour: Extra inputs"),
     ({"text": "خبر عاجل من القاهرة اليوم", "settings": {"num_beams": 0}}, 422, "num_beams"),
     ({"text": "خبر عاجل من القاهرة اليوم", "engine": "gpt"}, 422, "unknown engine"),
@@ -44,6 +46,7 @@ def test_batch_with_a_bad_item(client, scraped_page):
     ({"text": "خبر عاجل من القاهرة اليوم", "engine": "default"}, 422, "not served here"),
 
     ({"text": "a", "texts": ["b"]}, 422, "exactly one"),
+    ({"text": "a", "url": "https://example.com/"}, 422, "exactly one"),
     ({}, 422, "exactly one"),
 ])
 def test_validation_errors(client, payload, status, message):
@@ -141,11 +144,11 @@ def test_bad_engine_names_are_a_short_422_that_never_echoes_them(client, engine)
 
 
 @pytest.mark.parametrize("value", ["<script>alert(1)</script>", "y" * 1_000_000])
-def test_bad_model_fields_are_named_but_never_echoed(client, value):
-    response = client.post("/api/summarize", json={"text": TEXT, "settings": {"model_fields": value}})
+def test_bad_model_tasks_are_named_but_never_echoed(client, value):
+    response = client.post("/api/summarize", json={"text": TEXT, "settings": {"model_tasks": value}})
     assert response.status_code == 422
     error = response.json()["error"]
-    assert "model_fields" in error and "headline" in error and "summary" in error
+    assert "model_tasks" in error and "headline" in error and "summary" in error
     assert len(response.content) < 500 and "<script>" not in response.text
 
 
@@ -227,3 +230,45 @@ def test_weightless_engines_are_not_held_to_the_model_work_budget(client, scrape
     long = {"num_beams": 8, "num_candidates": 8, "max_new_tokens": 256, "headline_max_new_tokens": 64}
     response = client.post("/api/summarize", json={"texts": [scraped_page] * 32, "settings": long})
     assert response.status_code == 200 and len(response.json()["results"]) == 32
+
+
+def test_the_api_schema_has_no_field_that_shadows_pydantic():
+    """A settings field named after a BaseModel attribute (model_fields did) makes pydantic warn at every start."""
+    import warnings
+
+    from summarizer.generation import GenerationSettings
+    from summarizer.settings import pydantic_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pydantic_model(GenerationSettings, name="GenerationSettings")
+    assert not [str(w.message) for w in caught]
+
+
+# --- a page given by its url -----------------------------------------------------------------------------------
+def test_a_url_is_fetched_by_the_batch_fetchers_rules_and_summarized(site):
+    """The server's own loopback is refused unless it was started with --allow-private (a test site lives there)."""
+    opened = TestClient(build_api(Engines(EngineSettings(engine="extractive")),
+                                  fetch=FetchSettings(allow_private=True, timeout=1.0)))
+    url = f"{site}/article/4"
+    response = opened.post("/api/summarize", json={"url": url, "settings": {"summary_length": "bullets"}})
+    assert response.status_code == 200, response.text
+    (record, *_) = response.json()["articles"]
+    assert record["url"] == url and record["id"] == url and record["headline"]
+    assert 3 <= len(record["summary_points"]) <= 5 and "الرئيسية" not in record["summary"]
+    missing = opened.post("/api/summarize", json={"url": f"{site}/missing"})
+    assert missing.status_code == 502 and "HTTP 404" in missing.json()["error"]
+    slow = opened.post("/api/summarize", json={"url": f"{site}/slow"})
+    assert slow.status_code == 502 and "timeout" in slow.json()["error"]
+
+
+@pytest.mark.parametrize("url, named", [("{site}/article/1", "loopback"), ("http://10.0.0.1/", "private"),
+                                        ("http://169.254.169.254/latest/meta-data", "link-local"),
+                                        ("file:///etc/passwd", "http:// or https://"),
+                                        ("http://<script>alert(1)</script>/", "http:// or https://"),
+                                        ("https://example.com/" + "a" * 3000, "url")])
+def test_a_url_the_fetcher_will_not_fetch_is_a_clear_refusal(client, site, url, named):
+    response = client.post("/api/summarize", json={"url": url.format(site=site)})
+    assert response.status_code in (400, 422)
+    error = response.json()["error"]
+    assert named in error and "<script>" not in response.text and len(response.content) < 600

@@ -142,7 +142,7 @@ def test_serve_model_serves_a_tiny_local_model(monkeypatch, tiny_causal):
     client = TestClient(app)
     health = client.get("/api/health").json()
     assert health["default_engine"] == "model" and "model" in health["engines"]
-    settings = {"guard": False, "max_new_tokens": 8, "headline_max_new_tokens": 6, "model_fields": "headline,summary"}
+    settings = {"guard": False, "max_new_tokens": 8, "headline_max_new_tokens": 6, "model_tasks": "headline,summary"}
     text = SEED_PAGE.read_text("utf-8")
     response = client.post("/api/summarize", json={"text": text, "settings": settings})
     assert response.status_code == 200, response.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from ..generation import INPUT_SELECTIONS, TASKS, GenerationSettings, TaskFormat
+from ..generation import INPUT_SELECTIONS, TASKS, GenerationSettings, TaskFormat, renamed_settings
 from ..settings import dotted_help, load_layered
 
 
@@ -163,7 +163,10 @@ class Config:
 
 def upgrade(values: dict) -> dict:
     """Configs written before the task format became a section (runs' config.yaml, the packaged adapter's): the
-    prefixes, the input budget and the input selection moved from `model` and `data` into `task`."""
+    prefixes, the input budget and the input selection moved from `model` and `data` into `task`; generation
+    settings renamed since (RENAMED_SETTINGS) are read under their new names."""
+    if isinstance(values.get("generation"), dict):
+        values = {**values, "generation": renamed_settings(values["generation"])}
     model, data = values.get("model"), values.get("data")
     model = dict(model) if isinstance(model, dict) else model  # a wrong type stays for merge to report
     data = dict(data) if isinstance(data, dict) else data
