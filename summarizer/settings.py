@@ -451,9 +451,17 @@ class ServeSettings:
     max_waiting: int = MAX_WAITING
     """Requests that may wait while the engine works on others; beyond that a request is told the server is busy
     (HTTP 503)."""
+    allow_private: bool = False
+    """Let the desk's link box fetch pages from loopback and private-network addresses (refused by default: users
+    of a server must not reach the network it sits in)."""
+    feedback_dir: str = ""
+    """Folder where editors' chosen or edited headlines and summaries are saved (feedback.jsonl: training data
+    for `summarizer train`'s data.feedback); empty: nothing is saved."""
 
     def problems(self) -> list[str]:
         errors = [] if self.host.strip() else ["host must not be empty"]
+        if "\x00" in self.feedback_dir:
+            errors.append("feedback_dir must be a folder path (it holds a NUL character)")
         if not 1 <= self.port <= 65535:
             errors.append(f"port must be from 1 to 65535, got {self.port}")
         if self.max_waiting < 1:
