@@ -205,9 +205,9 @@ def setting_control(info):
         return gr.Checkbox(value=info.default, **common)
     if info.choices:
         words = CHOICE_LABELS.get(info.name, {})
-        choices = [(words.get(c, str(c)), c) for c in info.choices]
-        kind = gr.Radio if len(choices) <= 4 else gr.Dropdown
-        return kind(choices=choices, value=info.default, **common)
+        if not set(info.choices) <= set(words):  # another class's field of that name, or a choice added since
+            words = {}
+        return gr.Dropdown(choices=[(words.get(c, str(c)), c) for c in info.choices], value=info.default, **common)
     if info.type is int:
         return gr.Number(value=info.default, precision=0, **{"minimum": 0, **bounds}, **common)
     if info.type is float:
@@ -215,10 +215,11 @@ def setting_control(info):
     return gr.Textbox(value=str(info.default), **common)  # str and others: typed as text, checked by the settings
 
 
-def setting_controls(cls=GenerationSettings, *, only=None, skip=()) -> dict:
-    """Controls by field name, generated from the dataclass: the fields in `only` (all when None) not in `skip`."""
-    return {info.name: setting_control(info) for info in describe(cls)
-            if (only is None or info.name in only) and info.name not in skip}
+def setting_controls(cls=GenerationSettings, *, only=None, skip=()) -> list:
+    """One control per settings field, in field order, generated from the dataclass: the fields in `only` (all
+    when None) that are not in `skip`."""
+    return [setting_control(info) for info in describe(cls)
+            if (only is None or info.name in only) and info.name not in skip]
 
 
 # --- one article's results ----------------------------------------------------------------------------------
@@ -570,7 +571,8 @@ def build_demo(engines: Engines, settings: ServeSettings | None = None, store: F
             common = setting_controls(only=COMMON)
         with gr.Accordion("إعدادات أخرى", open=False):
             rest = setting_controls(skip=COMMON)
-        controls = [{**common, **rest}[info.name] for info in describe(GenerationSettings)]
+        by_name = {control.elem_id.removeprefix("setting-"): control for control in common + rest}
+        controls = [by_name[info.name] for info in describe(GenerationSettings)]  # settings_from_ui's order
         with gr.Tab("المكتب"):
             build_desk(engines, settings, store, engine_box, controls)
         with gr.Tab("دفعة ملفات"):

@@ -73,7 +73,8 @@ def test_the_desk_pick_a_candidate_bullets_copy_evidence_and_save(desk):
     with sync_playwright() as p:
         browser, page = open_desk(p, url)
         page.locator("#article textarea").fill(SCRAPED_PAGE.read_text(encoding="utf-8"))
-        page.locator("#setting-summary_length label", has_text="نقاط").click()
+        page.locator("#setting-summary_length input").click()
+        page.locator("ul[role=listbox] li", has_text="نقاط").click()
         page.locator("#summarize").click()
         wait_for_value(page, "#headline-1 textarea")
         before = highlighted(page, "#evidence-0")
