@@ -20,7 +20,7 @@ from typing import Protocol
 from .article import Article, Summary
 from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
-from .extractive import BULLET, MAX_RANKED, article_sentences, headline_candidates, rank_article, shorten_headline, \
+from .extractive import BULLET, article_sentences, headline_candidates, rank_article, shorten_headline, \
     summary_by_length
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
 from .reasons import Note, Reason
