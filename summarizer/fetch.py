@@ -36,8 +36,8 @@ class FetchError(SummarizerError):
 class Refused(FetchError):
     """A fetch this tool will not make (a blocked address, a non-http URL): final, never retried."""
 
-    def __init__(self, message: str):
-        super().__init__(message, kind="refused")
+    def __init__(self, message: str, kind: str = "refused"):
+        super().__init__(message, kind=kind)
 
 
 @dataclass
@@ -306,7 +306,7 @@ def check_url(url) -> str:
     quoting it, otherwise."""
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS or not _URL.fullmatch(url):
         raise Refused(f"refused: url must be an http:// or https:// address of at most {MAX_URL_CHARS:,} characters, "
-                      "without spaces, quotes or markup")
+                      "without spaces, quotes or markup", kind="bad-url")
     return url
 
 

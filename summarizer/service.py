@@ -23,6 +23,7 @@ from .clean import MAX_PAGE_CHARS
 from .engines import MODEL_ENGINES, EngineSettings, check_engine_name, engine_names, make_engine
 from .errors import ConfigError, InputError, InputTooLarge, ModelLoadError, SummarizerError, WorkTooLarge
 from .fetch import MAX_URL_CHARS, FetchError, FetchSettings, Refused, fetch_page
+from .feedback import Feedback, FeedbackFull, FeedbackOff, FeedbackStore
 from .generation import GenerationSettings, with_recommended
 from .pipeline import summarize_pages
 from .record import CSV_COLUMNS, csv_row
@@ -162,7 +163,7 @@ class QueueFull(SummarizerError):
 # The HTTP status of each error type; an error takes that of its nearest listed class (type(exc).__mro__).
 # A refused address is the request's fault (400); a page that could not be fetched is the site's (502).
 STATUS = {QueueFull: 503, ModelLoadError: 503, InputTooLarge: 413, InputError: 400, WorkTooLarge: 422,
-          ConfigError: 422, Refused: 400, FetchError: 502, SummarizerError: 400}
+          ConfigError: 422, Refused: 400, FetchError: 502, FeedbackOff: 403, FeedbackFull: 507, SummarizerError: 400}
 
 
 def status_for(exc: SummarizerError) -> int:
@@ -251,21 +252,30 @@ def describe_validation(errors: list[dict]) -> str:
     """Pydantic's errors as one line naming each field and problem, without the input it received."""
     parts = []
     for error in errors:
+        if error.get("type") == "json_invalid":  # its loc is (body, character offset): say what that is
+            where = error.get("loc", ())[-1]
+            detail = (error.get("ctx") or {}).get("error") or "unreadable"
+            return f"the request body is not valid JSON: {detail} at character {where}"
+        if tuple(error.get("loc", ())) == ("body",):
+            return "the request body is empty: send a JSON object" if error.get("type") == "missing" else \
+                "the request body must be a JSON object"
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
 
 
 def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAITING,
-              fetch: FetchSettings | None = None):
+              fetch: FetchSettings | None = None, feedback: FeedbackStore | None = None):
     """A FastAPI app with POST /api/summarize (one text, a list, or a url to fetch by `fetch`'s rules: default
-    FetchSettings, which refuse the server's own loopback and private network), documented by its OpenAPI
-    schema."""
+    FetchSettings, which refuse the server's own loopback and private network) and POST /api/feedback (saved into
+    `feedback`; refused without it), documented by its OpenAPI schema and an offline page at /docs."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.concurrency import run_in_threadpool
 
-    api = FastAPI(title="Arabic news summarizer API", version="2")
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: a blank page offline. Ours is made here.
+    api = FastAPI(title="Arabic news summarizer API", version="2", docs_url=None, redoc_url=None)
     api.add_middleware(BodyLimit)
     queue = BoundedQueue(workers, max_waiting)
     fetches = BoundedQueue(FETCH_WORKERS, max_waiting)
@@ -308,11 +318,80 @@ def build_api(engines: Engines, *, workers: int = 1, max_waiting: int = MAX_WAIT
         except SummarizerError as exc:
             return failure(exc)
 
+    @api.post("/api/feedback", summary="Save an editor's chosen or edited headline and summary (training data)",
+              description="One JSON Lines line in the server's feedback folder (`summarizer serve --feedback-dir`), "
+              "read by `summarizer train` (data.feedback). 403 when the server was started without a folder.")
+    async def save_feedback(request: FeedbackRequest):
+        try:
+            if feedback is None:
+                raise FeedbackOff("this server saves no feedback (start it with --feedback-dir DIR)")
+            item = Feedback.from_dict(request.model_dump(exclude_none=True))
+            record = await run_in_threadpool(feedback.save, item)
+        except SummarizerError as exc:
+            return failure(exc)
+        return {"saved": True, "time": record["time"], "headline_edited": record["headline_edited"]}
+
     @api.get("/api/health")
     async def health():
         return {"status": "ok", "default_engine": engines.default, "engines": engines.allowed()}
 
+    @api.get("/docs", include_in_schema=False)
+    async def docs():
+        return HTMLResponse(openapi_page(api.openapi()))
+
     return api
+
+
+FeedbackRequest = pydantic_model(Feedback, name="Feedback")
+
+
+def openapi_page(schema: dict) -> str:
+    """The API's documentation as one self-contained HTML page (no script, nothing fetched: it works offline),
+    made from its OpenAPI schema: each operation with its request fields and responses, then every schema."""
+    from html import escape
+
+    def kind(spec: dict) -> str:
+        if "$ref" in spec:
+            name = spec["$ref"].rsplit("/", 1)[-1]
+            return f'<a href="#{escape(name)}">{escape(name)}</a>'
+        if "anyOf" in spec:
+            return " | ".join(kind(s) for s in spec["anyOf"])
+        if spec.get("type") == "array":
+            return f"list of {kind(spec.get('items', {}))}"
+        if "enum" in spec:
+            return "one of " + ", ".join(escape(str(v)) for v in spec["enum"])
+        return escape(str(spec.get("type", "any")))
+
+    def table(spec: dict) -> str:
+        rows = "".join(
+            f"<tr><td><code>{escape(name)}</code>{' (required)' if name in spec.get('required', ()) else ''}</td>"
+            f"<td>{kind(field)}</td><td>{escape(field.get('description', ''))}"
+            + "".join(f" {escape(k)}: {escape(str(field[k]))}." for k in ("minimum", "maximum", "maxLength")
+                      if k in field) + "</td></tr>"
+            for name, field in spec.get("properties", {}).items())
+        return f"<table><tr><th>field</th><th>type</th><th>meaning</th></tr>{rows}</table>" if rows else ""
+
+    parts = [f"<h1>{escape(schema['info']['title'])} <small>{escape(schema['info']['version'])}</small></h1>",
+             '<p>Every operation takes and returns JSON. The machine-readable schema is at '
+             '<a href="openapi.json">openapi.json</a>.</p>']
+    for path, operations in schema.get("paths", {}).items():
+        for method, op in operations.items():
+            parts.append(f"<h2><code>{method.upper()} {escape(path)}</code></h2><p>{escape(op.get('summary', ''))}"
+                         f"</p><p>{escape(op.get('description', ''))}</p>")
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                parts.append(f"<p>Body: {kind(body)}</p>")
+            responses = ", ".join(f"{escape(code)} {escape(r.get('description', ''))}"
+                                  for code, r in op.get("responses", {}).items())
+            parts.append(f"<p>Responses: {responses}; errors are <code>{{\"error\": \"…\"}}</code>.</p>")
+    parts.append("<h2>Schemas</h2>")
+    for name, spec in schema.get("components", {}).get("schemas", {}).items():
+        parts.append(f'<h3 id="{escape(name)}">{escape(name)}</h3>{table(spec)}')
+    style = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:"
+             "collapse}td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}")
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+            f"{escape(schema['info']['title'])}</title><style>{style}</style></head><body>{''.join(parts)}"
+            "</body></html>")
 
 
 def results_to_files(records: list[dict], directory: str) -> tuple[str, str]:

@@ -455,9 +455,14 @@ class ServeSettings(FetchSettings):
     max_waiting: int = MAX_WAITING
     """Requests that may wait while the engine works on others; beyond that a request is told the server is busy
     (HTTP 503)."""
+    feedback_dir: str = ""
+    """Folder where editors' chosen or edited headlines and summaries are saved (feedback.jsonl: training data
+    for `summarizer train`'s data.feedback); empty: nothing is saved."""
 
     def problems(self) -> list[str]:
         errors = super().problems() + ([] if self.host.strip() else ["host must not be empty"])
+        if "\x00" in self.feedback_dir:
+            errors.append("feedback_dir must be a folder path (it holds a NUL character)")
         if not 1 <= self.port <= 65535:
             errors.append(f"port must be from 1 to 65535, got {self.port}")
         if self.max_waiting < 1:

@@ -68,11 +68,17 @@ class DataConfig:
     """Seed of the id-hash train/dev/test split (shared with `summarizer evaluate`)."""
     dev_fraction: float = 0.05
     """Share of articles in the dev split (0.05 matches `summarizer evaluate --split dev`)."""
+    feedback: list[str] = field(default_factory=list)
+    """Editors' feedback files, or folders of them (`summarizer serve --feedback-dir`): each saved headline (as
+    picked or edited) and summary is a target for its whole article. Training data only, never dev."""
+    feedback_repeat: int = 1
+    """Times each feedback example is used per pass over the data (a desk's few corrections among many corpus
+    articles)."""
 
     def problems(self) -> list[str]:
-        errors = _below(self, max_target_tokens=1, max_train_articles=0, dev_articles=0)
-        if not self.paths:
-            errors.append("paths must name at least one corpus")
+        errors = _below(self, max_target_tokens=1, max_train_articles=0, dev_articles=0, feedback_repeat=1)
+        if not self.paths and not self.feedback:
+            errors.append("paths must name at least one corpus (or feedback at least one feedback file)")
         if not self.tasks:
             errors.append(f"tasks must name at least one of {', '.join(TASKS)}")
         errors += [f"tasks: unknown task {task!r} ({', '.join(TASKS)})" for task in self.tasks if task not in TASKS]
@@ -82,7 +88,8 @@ class DataConfig:
 
     def missing_paths(self) -> list[str]:
         """Corpora that are not there: found before a model is loaded, not after."""
-        return [f"data.paths: {path} does not exist" for path in self.paths if not Path(path).exists()]
+        return [f"data.{name}: {path} does not exist" for name in ("paths", "feedback")
+                for path in getattr(self, name) if not Path(path).exists()]
 
 
 SCHEDULES = ("cosine", "linear", "constant")

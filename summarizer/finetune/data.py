@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from ..article import Article
 from ..corpora import deduplicate, read_corpus, split_of
 from ..errors import SummarizerError
+from ..feedback import Feedback, feedback_files, read_feedback
 from ..generation import TaskFormat, leading_sentences, select_input
-from ..text import word_count
+from ..text import split_paragraphs, word_count
 from .config import Config, DataConfig
 
 DEFAULT_CORPORA = ("../shared/data/ant-multisource-v2.1.tar.gz", "../shared/data/ant-jawharafm-v1.1.tar.gz",
@@ -55,16 +56,14 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
     """Examples for each task; with `faithful_targets`, a target the input does not support (a number or rare
     word absent from what the model sees) is dropped and counted in `stats`."""
     from ..evaluation import repeats_text
-    from ..faithfulness import SourceIndex
 
     stats = {} if stats is None else stats
     examples = []
 
     def add(task: str, source: str, target: str) -> None:
-        if config.faithful_targets and not SourceIndex(source).check(target).supported:
-            stats[f"{task}: unsupported target"] = stats.get(f"{task}: unsupported target", 0) + 1
-            return
-        examples.append(Example(task, task_format.render(task, source), target))
+        example = _example(task, source, target, config, task_format, stats)
+        if example is not None:
+            examples.append(example)
 
     for article in articles:
         body, _ = select_input(article.body, count_tokens, task_format.input_tokens, task_format.input_selection)
@@ -84,6 +83,54 @@ def build_examples(articles: list[Article], config: DataConfig, task_format: Tas
     return examples
 
 
+def _example(task: str, source: str, target: str, config: DataConfig, task_format: TaskFormat,
+             stats: dict) -> Example | None:
+    """The example, or None (counted in `stats`) for a target the input does not support, with faithful_targets."""
+    from ..faithfulness import SourceIndex
+
+    if config.faithful_targets and not SourceIndex(source).check(target).supported:
+        stats[f"{task}: unsupported target"] = stats.get(f"{task}: unsupported target", 0) + 1
+        return None
+    return Example(task, task_format.render(task, source), target)
+
+
+FEEDBACK_SUMMARY_FORMS = ("sentence", "short")
+"""Summary forms that teach the summary task (a bullets summary is a list of facts, not the prose it writes)."""
+
+
+def load_feedback(config: DataConfig, stats: dict | None = None) -> list[Feedback]:
+    """Every good save in the feedback files (data.feedback); a bad line is skipped and counted in `stats`."""
+    stats = {} if stats is None else stats
+    items = []
+    for path in feedback_files(config.feedback):
+        for item, problem in read_feedback(path):
+            if problem is not None:
+                stats["feedback: bad line"] = stats.get("feedback: bad line", 0) + 1
+            else:
+                items.append(item)
+    return items
+
+
+def build_feedback_examples(items: list[Feedback], config: DataConfig, task_format: TaskFormat, count_tokens,
+                            stats: dict | None = None) -> list[Example]:
+    """The editor's headline (and summary, in the sentence or short form) as targets for the whole article, as
+    the engine shows it to the model when serving; each `feedback_repeat` times. Held to `faithful_targets` like
+    corpus targets."""
+    stats = {} if stats is None else stats
+    examples = []
+    for item in items:
+        source, _ = select_input(split_paragraphs(item.article), count_tokens, task_format.input_tokens,
+                                 task_format.input_selection)
+        targets = {"headline": item.headline}
+        if item.summary.strip() and item.summary_length in FEEDBACK_SUMMARY_FORMS:
+            targets["summary"] = item.summary
+        for task, target in targets.items():
+            example = _example(task, source, target, config, task_format, stats) if task in config.tasks else None
+            if example is not None:
+                examples += [example] * config.feedback_repeat
+    return examples
+
+
 def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
     """Encoded training examples and the dev articles; `accelerator.print` reports what was kept."""
     def count(text: str) -> int:
@@ -92,6 +139,8 @@ def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
     train_articles, dev_articles = load_articles(config.data)
     dropped: dict = {}
     examples = build_examples(train_articles, config.data, task_format, count, dropped)
+    feedback = load_feedback(config.data, dropped)
+    examples += build_feedback_examples(feedback, config.data, task_format, count, dropped)
     if dropped:
         accelerator.print(f"data: dropped {dropped}")
     if task_format.kind == "seq2seq":
@@ -100,9 +149,9 @@ def build_data(config: Config, tokenizer, task_format: TaskFormat, accelerator):
     else:
         encoded = [encode_causal(e, tokenizer, config.data.max_target_tokens) for e in examples]
     if not encoded:
-        raise SummarizerError("no training examples could be built from data.paths")
-    accelerator.print(f"data: {len(train_articles)} train articles -> {len(encoded)} examples; "
-                      f"{len(dev_articles)} dev articles")
+        raise SummarizerError("no training examples could be built from data.paths and data.feedback")
+    accelerator.print(f"data: {len(train_articles)} train articles and {len(feedback)} feedback saves -> "
+                      f"{len(encoded)} examples; {len(dev_articles)} dev articles")
     return encoded, dev_articles
 
 
