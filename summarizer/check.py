@@ -301,3 +301,20 @@ def check_record(checker: "Checker", item, where: str) -> dict:
     sentences = [s for p in split_paragraphs(text) for s in split_sentences(p)]
     verdicts = checker.check_many([(sentences, value) for value in fields.values()])
     return {"id": pair_id, **{name: v.to_dict() for name, v in zip(fields, verdicts)}}
+
+
+VERDICT_WORDS = {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"}
+
+
+def format_verdict(record: dict) -> str:
+    """A check's output line(s) for people: each field's verdict, score and evidence sentences."""
+    if "error" in record:
+        return f"{record.get('id') or ''}: {record['error']}".strip(": ")
+    lines = [f"# {record['id']}"] if record.get("id") is not None else []
+    for name in ("headline", "summary"):
+        if name in record:
+            v = record[name]
+            lines.append(f"{'العنوان' if name == 'headline' else 'الملخص'}: {VERDICT_WORDS[v['verdict']]} "
+                         f"({v['score']:.2f})")
+            lines += [f"  [{e['sentence']}] {e['text']}" for e in v["evidence"]]
+    return "\n".join(lines)

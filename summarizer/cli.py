@@ -9,8 +9,9 @@ import os
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
-from .errors import SummarizerError
+from .errors import InputError, SummarizerError
 from .evaluation import PROTOCOLS
 from .fetch import FetchSettings
 from .generation import GenerationSettings
@@ -124,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--prune-days", type=float, metavar="DAYS",
                        help="remove converted (CTranslate2) models not used for DAYS days; 0 removes all but those "
                        "a running process has loaded (rebuilt in seconds when next needed)")
+
+    check = sub.add_parser("check", help="does an article support a headline or summary? (the consistency "
+                           "checker: verdict, score, evidence sentences)")
+    check.add_argument("article", nargs="?", help="the article's text file ('-' = stdin)")
+    check.add_argument("--headline", help="the headline to check")
+    check.add_argument("--summary", help="the summary to check (sentence by sentence)")
+    check.add_argument("--pairs", help="JSON Lines of {\"id\", \"text\", \"headline\"[, \"summary\"]}: one output "
+                       "line per input line, the model loaded once")
+    check.add_argument("--json", action="store_true", help="JSON output")
+    check.add_argument("--checker", help="a checker directory (default: the shipped one)")
+    check.add_argument("--backend", choices=("ct2", "hf"), default="ct2", help="runtime (default: ct2)")
 
     bench = sub.add_parser("bench", help="backends side by side: a plain transformers loop, hf and ct2")
     bench.add_argument("--n", type=int, default=8, help="articles (sample pages, repeated as needed)")
@@ -353,7 +365,50 @@ def _delegate(command: str, rest: list[str]) -> int:
     return ship_main(rest)
 
 
-COMMANDS = {"clean": cmd_clean, "summarize": cmd_summarize, "evaluate": cmd_evaluate, "batch": cmd_batch,
+def cmd_check(args) -> int:
+    """One article and its headline/summary, or a --pairs file; every bad line is an error line, the rest go on."""
+    from .check import Checker, check_record, format_verdict
+    from .corpora import decode_text, read_lines
+
+    if (args.pairs is None) == (args.article is None):
+        raise InputError("give an article file with --headline/--summary, or --pairs FILE")
+    if args.article is not None and args.headline is None and args.summary is None:
+        raise InputError("give --headline and/or --summary to check against the article")
+    if args.pairs is not None:
+        path = Path(args.pairs)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+    else:
+        pages, _, errors = _read_inputs([args.article])
+        if errors:
+            return _report_errors(errors)
+    checker = Checker.load(args.checker, backend=args.backend)
+    if args.pairs is None:
+        item = {"id": args.article, "text": pages[0][1],
+                **{k: v for k, v in (("headline", args.headline), ("summary", args.summary)) if v is not None}}
+        record = check_record(checker, item, args.article)
+        print(json.dumps(record, ensure_ascii=False) if args.json else format_verdict(record))
+        return 0
+    failed = 0
+    with open(path, "rb") as handle:
+        for lineno, raw in read_lines(handle, path):
+            where = f"{path}:{lineno}"
+            try:
+                line = decode_text(raw, where).strip() if raw is not None else None
+                item = json.loads(line) if line else None
+            except (InputError, ValueError) as exc:
+                item, line = exc, True
+            if line == "":
+                continue
+            record = ({"id": None, "error": f"{where}: line too long"} if line is None else
+                      {"id": None, "error": f"{where}: not JSON ({item})"} if isinstance(item, Exception) else
+                      check_record(checker, item, where))
+            failed += "error" in record
+            print(json.dumps(record, ensure_ascii=False) if args.json else format_verdict(record))
+    return 1 if failed else 0
+
+
+COMMANDS = {"check": cmd_check, "clean": cmd_clean, "summarize": cmd_summarize, "evaluate": cmd_evaluate, "batch": cmd_batch,
             "bench": cmd_bench, "cache": cmd_cache, "serve": cmd_serve}
 
 if __name__ == "__main__":

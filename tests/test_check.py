@@ -117,3 +117,66 @@ def test_hf_and_ct2_give_the_same_scores(tmp_path, monkeypatch, tiny_checker):
     ct2 = Checker.load(adapter, backend="ct2", base=str(base)).probabilities(items)
     for a, b in zip(hf, ct2):
         assert a["supported"] == pytest.approx(b["supported"], abs=0.05)  # int8 weights
+
+
+@pytest.fixture
+def cli_checker(tiny_checker, monkeypatch, tmp_path):
+    """`summarizer check` on the tiny trained checker (the tiny base stands in for the embedded one)."""
+    import summarizer.default_model as default_model
+
+    base, adapter = tiny_checker
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(default_model, "ensure_base_model", lambda: base)
+    return adapter
+
+
+def test_check_command_gives_a_verdict_score_and_evidence_per_field(cli_checker, tmp_path, capsys):
+    from summarizer.cli import main
+
+    article = tmp_path / "article.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    code = main(["check", str(article), "--headline", "كوريا الشمالية تعيد رفات جنود", "--summary",
+                 "أعادت كوريا الشمالية رفات جنود. وهبطت الطائرة.", "--checker", str(cli_checker), "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0 and set(record) == {"id", "headline", "summary"}
+    for field in ("headline", "summary"):
+        assert record[field]["verdict"] in ("supported", "unsupported", "contradicted")
+        assert record[field]["evidence"] and all(e["text"] in ARTICLE for e in record[field]["evidence"])
+
+
+def test_check_pairs_answers_every_line_and_names_the_bad_ones(cli_checker, tmp_path, capsys):
+    from summarizer.cli import main
+
+    pairs = tmp_path / "pairs.jsonl"
+    good = {"id": "a", "text": ARTICLE, "headline": "كوريا الشمالية تعيد رفات جنود"}
+    pairs.write_text("\n".join([json.dumps(good, ensure_ascii=False), "{not json", json.dumps([1, 2]),
+                                json.dumps({"id": "b", "text": ARTICLE}), json.dumps({**good, "id": "c"},
+                                                                                     ensure_ascii=False)]) + "\n",
+                     encoding="utf-8")
+    code = main(["check", "--pairs", str(pairs), "--checker", str(cli_checker), "--json"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1 and len(lines) == 5
+    assert lines[0]["id"] == "a" and "verdict" in lines[0]["headline"] and lines[4]["id"] == "c"
+    assert [("error" in line) for line in lines] == [False, True, True, True, False]
+    assert f"{pairs}:2" in lines[1]["error"] and f"{pairs}:4" in lines[3]["error"] and "headline" in lines[3]["error"]
+
+
+def test_check_command_refuses_what_it_cannot_check_in_one_line(tmp_path, capsys):
+    from summarizer.cli import main
+
+    assert main(["check", "--headline", "عنوان"]) == 2
+    assert main(["check", str(tmp_path / "a.txt")]) == 2
+    assert main(["check", "--pairs", str(tmp_path / "missing.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_the_shipped_checker_does_not_support_a_role_swapped_headline():
+    """The trained checker on a fixture article: the true headline is supported better than the same words with
+    the roles swapped (North Korea returned the remains to the US, not the other way round)."""
+    checker = Checker.load()
+    right = checker.check(ARTICLE, "كوريا الشمالية تعيد رفات جنود أمريكيين إلى الولايات المتحدة")
+    swapped = checker.check(ARTICLE, "الولايات المتحدة تعيد رفات جنود كوريين إلى كوريا الشمالية")
+    assert swapped.verdict != "supported"
+    assert right.score > swapped.score

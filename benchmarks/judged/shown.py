@@ -31,6 +31,10 @@ def main() -> None:
     parser.add_argument("--checker", help="a checker checkpoint directory instead of the shipped one")
     parser.add_argument("--unjudged", help="write the shown headlines nobody judged here (judge them, then rerun)")
     parser.add_argument("--out", help="write each article's shown headline and candidates here")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also simulate other checker thresholds: the run keeps every screened model candidate "
+                             "with its score, and each threshold's shown headline is looked up; the threshold is "
+                             "chosen on the even-numbered articles and reported on the odd ones")
     args = parser.parse_args()
 
     settings = build(GenerationSettings, yaml.safe_load(args.settings) or {})
@@ -39,6 +43,8 @@ def main() -> None:
         from summarizer.check import Checker
 
         engine._checker = Checker.load(args.checker)
+    if args.sweep:
+        engine.checker.format.threshold = 0.0  # keep every candidate the screen passes, with its score
     articles = [json.loads(line) for line in (HERE / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
     labels = {}
     for line in (HERE / "labels.jsonl").read_text(encoding="utf-8").splitlines():
@@ -46,8 +52,9 @@ def main() -> None:
         labels[(row["id"], row["headline"])] = row
     inputs = [Article(id=a["id"], paragraphs=split_paragraphs(a["text"])) for a in articles]
     results = engine.summarize(inputs, settings=settings, tasks=("headline",))
+    fallbacks = make_engine(EngineSettings(engine="extractive")).summarize(inputs, settings=settings)
     counts, kinds, unjudged, rows = Counter(), Counter(), [], []
-    for article, result in zip(articles, results):
+    for article, result, fallback in zip(articles, results, fallbacks):
         label = labels.get((article["id"], " ".join(result.headline.split())))
         verdict = label["label"] if label else "unjudged"
         counts[verdict] += 1
@@ -56,13 +63,16 @@ def main() -> None:
         if not label:
             unjudged.append({"id": article["id"], "text": article["text"], "headlines": [result.headline]})
         rows.append({"id": article["id"], "headline": result.headline, "label": verdict,
-                     "candidates": result.headline_candidates, "fallback": result.fallback})
+                     "candidates": result.headline_candidates, "fallback": result.fallback,
+                     "extractive": fallback.headline})
     total = sum(counts.values())
     print(f"engine {engine.name}, settings {args.settings}, checker {args.checker or 'shipped'}")
     print(" | ".join(f"{k} {counts[k]} ({100 * counts[k] / total:.0f}%)"
                      for k in ("right", "unusable", "wrong", "unjudged")))
     print("wrong by kind:", dict(kinds), "| fell back to the extractive headline:",
           sum(bool(r["fallback"].get("headline")) for r in rows))
+    if args.sweep:
+        sweep(rows, labels)
     if args.unjudged:
         with open(args.unjudged, "w", encoding="utf-8") as handle:
             for item in unjudged:
@@ -71,6 +81,36 @@ def main() -> None:
         with open(args.out, "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def shown_at(row: dict, threshold: float) -> str:
+    """The headline the engine would show at `threshold`: the best-scored model candidate at or above it, else the
+    article's own (extractive) headline."""
+    model = [c for c in row["candidates"] if c.get("source") == "model" and (c.get("score") or 0) >= threshold]
+    if model:
+        return sorted(model, key=lambda c: -round(c["score"], 2))[0]["text"]
+    return row["extractive"]
+
+
+def sweep(rows: list[dict], labels: dict) -> None:
+    def rates(subset, threshold):
+        counts = Counter()
+        for row in subset:
+            label = labels.get((row["id"], " ".join(shown_at(row, threshold).split())))
+            counts[label["label"] if label else "unjudged"] += 1
+        return counts
+
+    def cost(counts):  # a wrong headline costs more than a dull one: twice an unusable one
+        return 2 * counts["wrong"] + counts["unusable"] + counts["unjudged"]
+
+    thresholds = [round(0.05 * i, 2) for i in range(0, 20)]
+    tune, report = rows[0::2], rows[1::2]
+    best = min(thresholds, key=lambda t: (cost(rates(tune, t)), t))
+    print("| threshold | tune: right / unusable / wrong / unjudged | held-out half | all |")
+    for t in thresholds:
+        cells = [rates(part, t) for part in (tune, report, rows)]
+        text = [" / ".join(str(c[k]) for k in ("right", "unusable", "wrong", "unjudged")) for c in cells]
+        print(f"| {t:.2f}{' (chosen)' if t == best else ''} | " + " | ".join(text) + " |")
 
 
 if __name__ == "__main__":
