@@ -312,6 +312,10 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
                 segments.append({"title": None, "lines": []})
         if bullet:
             line = line[bullet.end() :]
+        if _inline_title(segments[-1]["lines"], line, lines, i):
+            removed.append(Removed("related_title", line))
+            i += 1
+            continue
         segments[-1]["lines"].append(line)
         i += 1
 
@@ -326,6 +330,18 @@ def clean_page(text: str, *, page_id: str | None = None, max_chars: int = MAX_PA
     for k, article in enumerate(articles):
         article.id = base if k == 0 else f"{base}#{k + 1}"
     return CleanedPage(articles=articles, removed=removed)
+
+
+def _inline_title(kept: list[str], line: str, lines: list[str], i: int) -> bool:
+    """Another story's title inside the body (BBC pages carry related stories' titles as short lines between
+    paragraphs): a short title-like line with prose before it in this article and prose right after it. A
+    headline model that reads it may copy it as this article's headline."""
+    if not kept or not is_body_line(kept[-1]) or is_body_line(line) or not is_title_line(line):
+        return False
+    if not 3 <= word_count(line) <= 14 or line.rstrip(_CLOSERS_AND_SPACE)[-1:] in "!؟?":
+        return False
+    upcoming = _next_content(lines, i + 1)
+    return upcoming is not None and is_body_line(lines[upcoming]) and classify_line(lines[upcoming]) is None
 
 
 def _next_content(lines: list[str], start: int) -> int | None:

@@ -79,7 +79,8 @@ VERDICTS = {"supported": "مدعوم", "unsupported": "غير مدعوم", "cont
 CHECKED_BY = {"checker": "المدقق المدرَّب", "guard": "الحارس اللفظي"}
 REMOVED_KINDS = {
     "source": "المصدر", "tags": "الوسوم", "share": "المشاركة والمتابعة", "date": "التاريخ",
-    "separator": "فاصل", "read_also": "اقرأ أيضا", "related": "مواد ذات صلة", "dateline": "سطر المكان",
+    "separator": "فاصل", "read_also": "اقرأ أيضا", "related": "مواد ذات صلة",
+    "related_title": "عنوان قصة أخرى داخل النص (أو عنوان فرعي)", "dateline": "سطر المكان",
     "email": "بريد إلكتروني", "url": "رابط", "html": "مصدر صفحة HTML", "markup": "وسوم HTML",
 }
 """The cleaner's kinds of page furniture (clean.Removed.kind), as the desk names them."""

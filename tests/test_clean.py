@@ -175,3 +175,18 @@ def test_hostile_markup_is_cleaned_in_linear_time():
     clean_page("&lt;script&gt;" * 8_000 + "<!--" * 8_000 + "<b" * 8_000 + BODY_1 + "\n" + BODY_2)
     clean_page("&amp;" * 30_000 + BODY_1 + "\n" + BODY_2)
     assert time.perf_counter() - started < 5
+
+
+def test_another_storys_title_between_paragraphs_is_removed_and_listed():
+    from summarizer.clean import clean_page
+
+    body = ("أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في العاصمة بسعة خمسمئة سرير لخدمة المرضى من كل المناطق.\n"
+            "ترامب يلتقي كيم في سنغافورة الشهر المقبل\n"
+            "وقال الوزير إن المستشفى سيستقبل أول المرضى الأسبوع المقبل بعد اكتمال تجهيز الأقسام كلها بالمعدات.\n")
+    page = clean_page(body)
+    assert "ترامب يلتقي كيم" not in page.articles[0].text
+    assert [r.text for r in page.removed if r.kind == "related_title"] == ["ترامب يلتقي كيم في سنغافورة الشهر المقبل"]
+    assert "وقال الوزير" in page.articles[0].text and len(page.articles) == 1
+    # A short line that ends the page, or a question, is not taken for another story's title.
+    assert "ما الذي يحدث؟" in clean_page(body.replace("ترامب يلتقي كيم في سنغافورة الشهر المقبل",
+                                                      "ما الذي يحدث؟")).articles[0].text
