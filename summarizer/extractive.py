@@ -208,7 +208,7 @@ class RankedArticle:
     scores: list[float]
     textrank: list[float] | None = None
     """TextRank's scores: the headline picks by them (the learned scorer is fitted to leads, and scored lower
-    than TextRank against titles on the dev split: RL 10.3 vs 11.0)."""
+    than TextRank against titles on the dev split: docs/measurements.md)."""
 
 
 def featurize_article(article: Article, *, max_sentences: int = MAX_RANKED):

@@ -51,8 +51,8 @@ class GenerationSettings:
     extractive one, and say so in the result."""
     guard_novel_rate: Annotated[float, Range(0.0, 1.0)] = 0.34
     """The guard also replaces a model text when more than this share of its content words are absent from the
-    article (1 = never): a headline a third new is likely to assert what the article does not (on the ANT dev
-    split this cut model headlines' novel words from 21% to 9% at no ROUGE cost)."""
+    article (1 = never): a headline a third new is likely to assert what the article does not (chosen on the ANT
+    dev split: see docs/measurements.md)."""
     model_tasks: str = ""
     """Fields a model engine writes, comma-separated (headline, summary); the others are the extractive engine's.
     Empty: what the model's adapter recommends (chosen on the dev split, saved with it), else both."""

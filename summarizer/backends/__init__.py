@@ -23,7 +23,8 @@ BACKENDS = {
 }
 """Registry name -> "module:Class". CLI choices, `summarizer bench` variants and load_backend all read it."""
 DEFAULT_BACKEND = "ct2"
-"""What the default engine runs on: CTranslate2 int8 is faster than transformers fp32 on a CPU (README, Speed)."""
+"""What the default engine runs on: CTranslate2 int8 is faster than transformers fp32 on a CPU
+(docs/measurements.md, Speed)."""
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The `ct2` backend: CTranslate2, int8 on a CPU (2.5-3x faster than transformers fp32 here), int8_float16 on CUDA.
+"""The `ct2` backend: CTranslate2, int8 on a CPU (faster than transformers fp32: docs/measurements.md, Speed),
+int8_float16 on CUDA.
 
 Causal models run through `ctranslate2.Generator`, seq2seq (AraT5v2, mT5, AraBART) through `ctranslate2.Translator`.
 A model (with its adapter merged in memory, so no second fp32 copy is written) is converted once per model +
@@ -214,9 +215,8 @@ class CT2Backend:
         self.tokenizer = load_tokenizer(directory)
         runner = ctranslate2.Translator if self.is_seq2seq else ctranslate2.Generator
         # On a CPU, one thread per prompt and as many prompts at once as there are threads: a 270M model's matrices
-        # are too small for two threads to share one well (decoding measured 24 ms/token on one thread, 27 on
-        # two), so the headline and the summary decoding side by side on two cores finish in 1.42 s instead of
-        # 2.07 s one after the other. On a GPU, one worker.
+        # are too small for two threads to share one well, so the headline and the summary decode side by side on
+        # two cores sooner than one after the other (docs/measurements.md, Speed). On a GPU, one worker.
         workers = 1 if device == "cuda" else max(1, threads or os.cpu_count() or 1)
         self.concurrent = workers > 1
         """The engine may run its tasks' calls side by side (each blocks in CTranslate2, not in Python)."""
@@ -322,8 +322,8 @@ class CT2Backend:
                            zip(r.hypotheses, r.scores)] for r in results]
         else:
             # One prompt per call: a Generator forwards a batch's prompts at once only up to the shortest one and
-            # decodes the rest token by token, which made batches slower than single prompts (measured: 0.18 vs
-            # 0.30 articles/s on 2 cores). Prompts of exactly equal length still share a call. The calls are
+            # decodes the rest token by token, which made batches slower than single prompts (docs/measurements.md,
+            # Speed). Prompts of exactly equal length still share a call. The calls are
             # submitted at once: each worker (one per core) takes the next.
             groups: dict[tuple, list[int]] = {}
             for i, tokens in enumerate(batch):  # strict decoding: one prompt per call (its own allowed tokens)
