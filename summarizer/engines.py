@@ -270,7 +270,7 @@ class ModelEngine:
             headlines.screen(option, index, settings)
         checker = self.checker if settings.check else None
         headlines.check(model, checker, article_sentences(article) if checker is not None else [],
-                        reject=settings.guard)
+                        reject=settings.guard, min_support=settings.headline_min_support)
         ranked = [o.candidate() for o in headlines.rank(model)]
         if not ranked:
             summary.notes += _dedupe(model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")])

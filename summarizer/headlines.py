@@ -54,15 +54,16 @@ def screen(option: Option, index, settings) -> None:
         option.rejected += _problems(index.check(option.text), "headline", settings.guard_novel_rate)
 
 
-def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True) -> None:
+def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True,
+          min_support: float = 0.0) -> None:
     """The checker's verdict for every option that passed the screen, in one batched call; `reject`: one it does
-    not support is not shown."""
+    not support, or supports with a probability under `min_support`, is not shown."""
     alive = [o for o in options if not o.rejected]
     if checker is None or not alive:
         return
     for option, verdict in zip(alive, checker.check_many([(sentences, o.text) for o in alive])):
         option.verdict = {**verdict.to_dict(), "by": "checker"}
-        if reject and verdict.verdict != "supported":
+        if reject and (verdict.verdict != "supported" or verdict.score < min_support):
             option.rejected.append(Note(Reason.NOT_SUPPORTED, "headline",
                                         {"verdict": verdict.verdict, "score": verdict.score}))
 

@@ -43,8 +43,9 @@ def main() -> None:
         from summarizer.check import Checker
 
         engine._checker = Checker.load(args.checker)
-    if args.sweep:
-        engine.checker.format.threshold = 0.0  # keep every candidate the screen passes, with its score
+    if args.sweep:  # keep every candidate the screen passes, with its score
+        engine.checker.format.threshold = 0.0
+        settings = build(GenerationSettings, {**(yaml.safe_load(args.settings) or {}), "headline_min_support": 0.0})
     articles = [json.loads(line) for line in (HERE / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
     labels = {}
     for line in (HERE / "labels.jsonl").read_text(encoding="utf-8").splitlines():
