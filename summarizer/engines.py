@@ -272,14 +272,20 @@ class ModelEngine:
         headlines.check(model, checker, article_sentences(article) if checker is not None else [],
                         reject=settings.guard, min_support=settings.headline_min_support)
         ranked = [o.candidate() for o in headlines.rank(model)]
+        # Below the bar for showing but supported by the checker's verdict: the editor may still pick them (listed
+        # after the shown headline, with their scores), never shown by default.
+        doubtful = [o.candidate() for o in headlines.below_bar(model)]
         if not ranked:
             summary.notes += _dedupe(model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")])
             _take(summary, extractive, "headline")
+            summary.headline_candidates = (summary.headline_candidates[:1] + doubtful
+                                           + summary.headline_candidates[1:])[: settings.num_headlines]
             return
         if repaired.get(ranked[0]["text"]):
             summary.notes.append(Note(Reason.WEEKDAY_REMOVED, "headline", {"items": repaired[ranked[0]["text"]]}))
         shown = {c["text"] for c in ranked}
-        ranked += [{**c, "source": "extractive"} for c in extractive.headline_candidates if c["text"] not in shown]
+        ranked += doubtful + [{**c, "source": "extractive"} for c in extractive.headline_candidates
+                              if c["text"] not in shown]
         summary.headline = ranked[0]["text"]
         summary.headline_candidates = ranked[: settings.num_headlines]
         summary.checks["headline"] = {k: v for k, v in ranked[0].items() if k not in ("text", "source")}

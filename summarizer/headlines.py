@@ -77,6 +77,14 @@ def rank(options: list[Option]) -> list[Option]:
                   else 0.0)
 
 
+def below_bar(options: list[Option]) -> list[Option]:
+    """Options whose only fault is a checker score under the bar for showing (its verdict is supported), best
+    first: listed for the editor to pick, never shown by default."""
+    kept = [o for o in options if o.verdict and o.verdict["verdict"] == "supported"
+            and all(n.code == Reason.NOT_SUPPORTED for n in o.rejected) and o.rejected]
+    return sorted(kept, key=lambda o: -o.verdict["score"])
+
+
 def unique(texts: list[tuple[str, bool]], source: str) -> list[Option]:
     seen, out = set(), []
     for text, finished in texts:

@@ -192,3 +192,27 @@ def test_the_shipped_checker_does_not_support_a_role_swapped_headline():
     checker = Checker.load()
     swapped = checker.check(ARTICLE, "الولايات المتحدة تعيد رفات جنود كوريين إلى كوريا الشمالية")
     assert swapped.verdict != "supported"
+
+
+def test_candidates_below_the_bar_are_listed_never_shown_and_unsupported_ones_dropped():
+    from summarizer import headlines
+    from summarizer.check import Verdict
+
+    class Fixed:  # a checker whose verdicts are given
+        def __init__(self, verdicts):
+            self.verdicts = verdicts
+
+        def check_many(self, requests):
+            return [self.verdicts[text] for _, text in requests]
+
+    options = headlines.unique([("العنوان الأول المدعوم جيدا", True), ("العنوان الثاني المدعوم قليلا", True),
+                                ("العنوان الثالث المناقض للمقال", True)], "model")
+    checker = Fixed({"العنوان الأول المدعوم جيدا": Verdict("supported", 0.95),
+                     "العنوان الثاني المدعوم قليلا": Verdict("supported", 0.5),
+                     "العنوان الثالث المناقض للمقال": Verdict("contradicted", 0.1)})
+    headlines.check(options, checker, ["جملة"], min_support=0.9)
+    assert [o.text for o in headlines.rank(options)] == ["العنوان الأول المدعوم جيدا"]
+    assert [o.text for o in headlines.below_bar(options)] == ["العنوان الثاني المدعوم قليلا"]
+    headlines.check(options := headlines.unique([("العنوان الثاني المدعوم قليلا", True)], "model"), checker,
+                    ["جملة"], min_support=0.0)
+    assert [o.text for o in headlines.rank(options)] == ["العنوان الثاني المدعوم قليلا"]
