@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 def cache_dir() -> Path:
     """$SUMMARIZER_CACHE, else $XDG_CACHE_HOME/summarizer, else ~/.cache/summarizer."""
@@ -139,9 +141,20 @@ def clear_temporaries(final: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-# Kinds of entries `summarizer cache` may remove: converted models are rebuilt from the base and an adapter in
-# seconds; the dequantized base model (a minute from the GGUF) is listed but only removed when asked by name.
-PRUNABLE = ("ct2",)
+def prunable() -> tuple[str, ...]:
+    """Kinds of entries `summarizer cache` may remove: the conversions of every registered backend that keeps them
+    (`caches_conversions`, under cache_dir()/<backend name>), rebuilt from the base and an adapter in seconds; the
+    dequantized base model (a minute from the GGUF) is listed but only removed when asked by name."""
+    from .backends import backend_class, backend_names  # here: the backends import this module
+
+    kinds = []
+    for name in backend_names():
+        try:
+            if getattr(backend_class(name), "caches_conversions", False):
+                kinds.append(name)
+        except ConfigError:  # a registered runtime that is not installed keeps no conversions here
+            continue
+    return tuple(kinds)
 
 
 @dataclass
@@ -155,9 +168,10 @@ class Entry:
 def entries(root: Path | None = None) -> list[Entry]:
     """Every prepared model in the cache, most recently used first (left-over temporary builds included)."""
     root = root or cache_dir()
+    kinds = prunable()
     found = []
     for kind_dir in sorted(p for p in root.glob("*") if p.is_dir()):
-        children = [p for p in kind_dir.iterdir() if p.is_dir()] if kind_dir.name in PRUNABLE else [kind_dir]
+        children = [p for p in kind_dir.iterdir() if p.is_dir()] if kind_dir.name in kinds else [kind_dir]
         for path in children:
             size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
             found.append(Entry(kind_dir.name, path, size, path.stat().st_mtime))
@@ -176,9 +190,10 @@ def prune(unused_days: float, root: Path | None = None, *, now: float | None = N
     """Remove converted models not used for `unused_days` days. An entry being built, or leased by a process
     that loaded it, is skipped (appended to `in_use`), never waited for. Returns what was removed."""
     now = time.time() if now is None else now
+    kinds = prunable()
     removed = []
     for entry in entries(root):
-        if entry.kind not in PRUNABLE or now - entry.last_used < unused_days * 86400:
+        if entry.kind not in kinds or now - entry.last_used < unused_days * 86400:
             continue
         temporary = entry.path.name.startswith(".")
         owner = _owner(entry.path) if temporary else entry.path

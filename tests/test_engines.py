@@ -285,3 +285,16 @@ def test_a_renamed_setting_is_read_under_its_old_name_from_files_written_before(
     assert "model_fields: ''" in old
     (tmp_path / "config.yaml").write_text(old.replace("model_fields: ''", "model_fields: headline"), "utf-8")
     assert load_config(tmp_path / "config.yaml").generation.model_tasks == "headline"
+
+
+def test_the_small_models_caution_goes_only_with_text_the_model_wrote(tiny_causal, seed_texts):
+    """The caution about a small model's text is not shown when every field shown is the article's own."""
+    engine = ModelEngine(HFBackend(load_model(tiny_causal, device="cpu")), warnings=["كتبه نموذج صغير"])
+    article = articles(seed_texts)[:1]
+    # A random tiny model never finishes a headline within 6 tokens: screened out, the article's headline shown.
+    settings = GenerationSettings(headline_max_new_tokens=6, max_input_tokens=64, model_tasks="headline")
+    (result,) = engine.summarize(article, settings=settings)
+    assert result.fallback.get("headline") and not result.warnings
+    raw = GenerationSettings(headline_max_new_tokens=6, max_input_tokens=64, model_tasks="headline", guard=False)
+    (result,) = engine.summarize(article, settings=raw)  # unscreened: the model's text is shown, so is the caution
+    assert not result.fallback and result.warnings == ["كتبه نموذج صغير"]

@@ -203,6 +203,8 @@ def load_tokenizer(directory: Path):
 
 class CT2Backend:
     name = "ct2"
+    caches_conversions = True
+    """Its conversions live under cache_dir()/ct2 (`summarizer cache` lists and prunes them)."""
     variants = {"full": {"trim_vocab": False}}
     """`summarizer bench` compares ct2-full, the whole output layer, with the trimmed one (what trimming buys)."""
 
