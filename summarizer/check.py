@@ -14,11 +14,11 @@ not in the article. Its probability of "supported" is the score.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .generation import load_beside, save_beside
 from .text import content_tokens, split_sentences
 
 VERDICTS = ("supported", "unsupported", "contradicted")
@@ -45,17 +45,11 @@ class CheckFormat:
         return self.template.format(evidence=evidence, claim=" ".join(claim.split()))
 
     def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / CHECK_FORMAT_FILE
-        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return path
+        return save_beside(self, directory, CHECK_FORMAT_FILE)
 
     @classmethod
     def load(cls, directory: str | Path) -> "CheckFormat":
-        path = Path(directory) / CHECK_FORMAT_FILE
-        if not path.is_file():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return load_beside(cls, directory, CHECK_FORMAT_FILE) or cls()
 
 
 def _weights(stems: set[str]) -> dict[str, float]:

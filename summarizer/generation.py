@@ -199,18 +199,28 @@ class TaskFormat:
         return clean_output(text, task=task, finished=finished, labels=self.labels())
 
     def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / TASK_FORMAT_FILE
-        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return path
+        return save_beside(self, directory, TASK_FORMAT_FILE)
 
     @classmethod
     def load(cls, directory: str | Path) -> "TaskFormat | None":
-        path = Path(directory) / TASK_FORMAT_FILE
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return load_beside(cls, directory, TASK_FORMAT_FILE)
+
+
+def save_beside(obj, directory: str | Path, name: str) -> Path:
+    """A format dataclass as the JSON file `name` beside a model's weights (the file serving reads back)."""
+    path = Path(directory) / name
+    path.write_text(json.dumps(asdict(obj), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_beside(cls, directory: str | Path, name: str):
+    """The format dataclass saved as `name` in `directory` (keys it no longer has are ignored), or None."""
+    path = Path(directory) / name
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 RENAMED_SETTINGS = {"model_fields": "model_tasks"}
