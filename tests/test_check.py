@@ -69,7 +69,7 @@ def test_check_format_round_trips(tmp_path):
 def tiny_checker(tmp_path_factory, seed_texts_module):
     """A tiny random causal model whose tokenizer has the answer words as tokens, and a checker adapter trained on
     it for two steps by the real training entry point, from a JSON Lines corpus with titles."""
-    from summarizer.check_train import main as train
+    from summarizer.finetune.checker import main as train
     from tests.tiny_models import build_causal
 
     root = tmp_path_factory.mktemp("tiny-checker")

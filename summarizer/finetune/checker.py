@@ -1,7 +1,7 @@
 """Train the consistency checker: gemma-3-270m (the embedded base) + a LoRA adapter that answers one of three
-words after a check prompt (summarizer.check.CheckFormat), on FactCC-style pairs (summarizer.check_data).
+words after a check prompt (summarizer.check.CheckFormat), on FactCC-style pairs (summarizer.finetune.check_data).
 
-    python -m summarizer.check_train --data ../shared/data/ant-multisource-v2.1.tar.gz --data \
+    python -m summarizer.finetune.checker --data ../shared/data/ant-multisource-v2.1.tar.gz --data \
         ../shared/data/saudinewsnet --out runs/checker --steps 1200 [--resume]
 
 Checkpoints (adapter, optimizer, step, data position) every --save-every steps under OUT/checkpoints; --resume
@@ -16,12 +16,12 @@ import random
 import time
 from pathlib import Path
 
-from .check import VERDICTS, CheckFormat, answer_ids, decide, prompt_ids, torch_answer_logits
+from ..check import VERDICTS, CheckFormat, answer_ids, decide, prompt_ids, torch_answer_logits
 from .check_data import build_pairs
 
 
 def load_articles(paths: list[str], split: str, seed: int, limit: int | None = None) -> list:
-    from .corpora import deduplicate, read_corpus, select_split
+    from ..corpora import deduplicate, read_corpus, select_split
 
     articles = []
     for path in paths:
@@ -78,7 +78,7 @@ def report(rows, threshold) -> dict:
 def save_checker(model, tokenizer, fmt: CheckFormat, answers: list[int], directory: Path) -> None:
     """The adapter, its check format, and its output vocabulary (the answer words: CTranslate2 serves an output
     layer of those rows only)."""
-    from .vocab import save_output_vocab
+    from ..vocab import save_output_vocab
 
     model.save_pretrained(directory)
     fmt.save(directory)
@@ -129,7 +129,7 @@ def main(argv=None) -> None:
           f"{json.dumps({k: sum(p.kind == k for p in train) for k in sorted({p.kind for p in train})})}", flush=True)
 
     if args.base is None:
-        from .default_model import ensure_base_model
+        from ..default_model import ensure_base_model
 
         args.base = str(ensure_base_model())
     tokenizer = AutoTokenizer.from_pretrained(args.base)

@@ -13,9 +13,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from .check import CheckFormat, evidence
-from .extractive import article_sentences, shorten_headline, strip_dateline
-from .text import normalize, stopwords, tokens
+from ..check import CheckFormat, evidence
+from ..extractive import article_sentences, shorten_headline, strip_dateline
+from ..text import normalize, stopwords, tokens
 
 # Verdict of each pair kind: a changed fact contradicts the article; a claim it never makes is unsupported.
 KINDS = {
@@ -252,7 +252,7 @@ def judged_pairs(directory, fmt: CheckFormat | None = None) -> list[Pair]:
     import json
     from pathlib import Path
 
-    from .text import split_paragraphs, split_sentences
+    from ..text import split_paragraphs, split_sentences
 
     fmt = fmt or CheckFormat()
     directory = Path(directory)
