@@ -406,7 +406,7 @@ def make_engine(settings: EngineSettings | None = None, **backend_options) -> En
     if model is not None or name == "model":
         loaded = load_backend(backend or "hf", model, adapter=adapter, device=device, threads=threads,
                               **backend_options)
-        return ModelEngine(loaded)
+        return ModelEngine(loaded)  # the shipped checker runs on the embedded base: loaded with the default only
     if name == "extractive":
         return ExtractiveEngine()
     if name.startswith("lead"):
@@ -424,15 +424,12 @@ def make_engine(settings: EngineSettings | None = None, **backend_options) -> En
     label = "gemma-3-270m" + ("+news-lora" if shipped else f"+{Path(adapter_dir).name}" if adapter_dir
                               else " (untuned base)")
     return ModelEngine(loaded, name=label, warnings=warnings,
-                       checker=lambda: installed_checker(device=device, threads=threads))
+                       checker=lambda: installed_checker(threads))
 
 
-def installed_checker(**options):
+def installed_checker(threads: int | None = None):
     """The shipped consistency checker on the default base (CTranslate2), or None where it is not installed; loaded
     when a headline is first checked, so that an engine that never checks never loads it."""
     from .check import Checker, default_checker_dir
 
-    if default_checker_dir() is None:
-        return None
-    return Checker.load(backend=DEFAULT_BACKEND if options.get("device") in (None, "auto", "cpu") else "hf",
-                        threads=options.get("threads"))
+    return Checker.load(threads=threads) if default_checker_dir() is not None else None
