@@ -313,3 +313,16 @@ def test_delegated_commands_name_themselves_in_their_usage(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert capsys.readouterr().out.startswith(f"usage: summarizer {command} ")
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, SEEDS
+
+    pages = [str(p) for p in sorted(SEEDS.glob("*.txt"))] * 20
+    command = (f"{sys.executable} -m summarizer.cli summarize --engine extractive --json {' '.join(pages)} "
+               "| head -c 100 > /dev/null")
+    done = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr[-500:]
