@@ -16,8 +16,10 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from typing import Annotated
 
 from .errors import InputError, SummarizerError
+from .settings import Range
 
 USER_AGENT = "summarizer/0.1 (Arabic news summarization; +https://example.invalid/summarizer)"
 MAX_PAGE_BYTES = 3_000_000
@@ -51,11 +53,12 @@ class FetchSettings:
     """Allow fetching link-local addresses (169.254.0.0/16, fe80::/10: where cloud metadata lives)."""
     allow_shared: bool = False
     """Allow fetching the shared address space 100.64.0.0/10 (carrier-grade NAT; one cloud's metadata service)."""
-    timeout: float = 15.0
-    """Seconds for each page fetched from a URL: the whole fetch, retries included."""
+    timeout: Annotated[float, Range(0.1, 600.0)] = 15.0
+    """Seconds for each page fetched from a URL: the whole fetch, retries included (at most 10 minutes: a server
+    worker waits that long at most)."""
 
     def problems(self) -> list[str]:
-        return [] if self.timeout > 0 else ["timeout must be > 0"]
+        return []  # the timeout's range is checked by the settings layer; subclasses add their own problems
 
     def fetcher_options(self) -> dict:
         """Fetcher's keyword arguments for these settings."""
