@@ -201,8 +201,10 @@ class Checker:
         """The checker adapter in `directory` (default: the shipped one) on the embedded base model."""
         from .errors import ModelLoadError
 
+        if directory is not None and not (Path(directory) / "adapter_config.json").is_file():
+            raise ModelLoadError(f"{directory}: not a checker (no adapter_config.json there)")
         directory = Path(directory) if directory is not None else default_checker_dir()
-        if directory is None or not (Path(directory) / "adapter_config.json").is_file():
+        if directory is None:
             raise ModelLoadError("no trained checker is installed (summarizer/adapters/gemma3-270m-checker)")
         if base is None:
             from .default_model import ensure_base_model

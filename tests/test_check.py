@@ -216,3 +216,13 @@ def test_candidates_below_the_bar_are_listed_never_shown_and_unsupported_ones_dr
     headlines.check(options := headlines.unique([("العنوان الثاني المدعوم قليلا", True)], "model"), checker,
                     ["جملة"], min_support=0.0)
     assert [o.text for o in headlines.rank(options)] == ["العنوان الثاني المدعوم قليلا"]
+
+
+def test_a_checker_directory_that_is_not_one_is_named(tmp_path, capsys):
+    from summarizer.cli import main
+
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    assert main(["check", str(article), "--headline", "عنوان", "--checker", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: not a checker" in err and "Traceback" not in err
