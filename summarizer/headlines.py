@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .faithfulness import guard_problems
 from .reasons import Note, Reason
 from .shape import problems as shape_problems, tidy
 
@@ -27,8 +28,9 @@ class Option:
     """The check's {"verdict", "score", "evidence", "by"}."""
 
     @property
-    def supported(self) -> bool:
-        return not self.rejected and (self.verdict is None or self.verdict["verdict"] == "supported")
+    def kept(self) -> bool:
+        """Passed every check that may reject it (with the guard off, the checker's verdict is only recorded)."""
+        return not self.rejected
 
     def candidate(self) -> dict:
         """As records list it: {"text", "verdict", "score", "evidence", "by", "source"}; without the checker the
@@ -39,8 +41,6 @@ class Option:
 
 def screen(option: Option, index, settings) -> None:
     """Reject by form and by the lexical guard (the cheap checks, before any model call)."""
-    from .engines import _problems
-
     if not option.text:
         option.rejected.append(Note(Reason.EMPTY_OUTPUT, "headline"))
         return
@@ -51,7 +51,7 @@ def screen(option: Option, index, settings) -> None:
     for shape in shape_problems(option.text, max_words=settings.headline_max_words):
         option.rejected.append(Note(Reason.NOT_HEADLINE_SHAPED, "headline", {"shape": shape.value}))
     if option.source == "model":
-        option.rejected += _problems(index.check(option.text), "headline", settings.guard_novel_rate)
+        option.rejected += guard_problems(index.check(option.text), "headline", settings.guard_novel_rate)
 
 
 def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True,
@@ -71,7 +71,7 @@ def check(options: list[Option], checker, sentences: list[str], *, reject: bool 
 def rank(options: list[Option]) -> list[Option]:
     """Supported options, best first: the checker's score (when there is one), then the order they came in (the
     model's own ranking, then the extractive ones)."""
-    kept = [o for o in options if o.supported]
+    kept = [o for o in options if o.kept]
     # Two decimals: the checker's third decimal is noise, and within it the model's own order decides.
     return sorted(kept, key=lambda o: -round(o.verdict["score"], 2) if o.verdict and o.verdict["score"] is not None
                   else 0.0)

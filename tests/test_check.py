@@ -226,3 +226,17 @@ def test_a_checker_directory_that_is_not_one_is_named(tmp_path, capsys):
     assert main(["check", str(article), "--headline", "عنوان", "--checker", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path}: not a checker" in err and "Traceback" not in err
+
+
+def test_with_the_guard_off_the_checkers_verdict_is_recorded_not_acted_on():
+    from summarizer import headlines
+    from summarizer.check import Verdict
+
+    class Contradicts:
+        def check_many(self, requests):
+            return [Verdict("contradicted", 0.05) for _ in requests]
+
+    options = headlines.unique([("العنوان الذي كتبه النموذج", True)], "model")
+    headlines.check(options, Contradicts(), ["جملة"], reject=False, min_support=0.9)
+    (shown,) = headlines.rank(options)
+    assert shown.verdict["verdict"] == "contradicted" and shown.candidate()["score"] == 0.05
