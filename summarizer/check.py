@@ -271,10 +271,15 @@ class Checker:
         return results
 
     def check(self, article_text: str, text: str) -> Verdict:
-        from .text import split_paragraphs
+        return self.check_many([(text_sentences(article_text), text)])[0]
 
-        sentences = [s for p in split_paragraphs(article_text) for s in split_sentences(p)]
-        return self.check_many([(sentences, text)])[0]
+
+def text_sentences(text: str) -> list[str]:
+    """An article text's sentences, numbered as the engines number them (evidence indices point into this)."""
+    from .extractive import sentences_with_paragraphs
+    from .text import split_paragraphs
+
+    return sentences_with_paragraphs(split_paragraphs(text))[0]
 
 
 def check_record(checker: "Checker", item, where: str) -> dict:
@@ -292,9 +297,7 @@ def check_record(checker: "Checker", item, where: str) -> dict:
     problems += [f"'{name}' must be a string" for name, value in fields.items() if not isinstance(value, str)]
     if problems:
         return {"id": pair_id, "error": f"{where}: " + "; ".join(problems)}
-    from .text import split_paragraphs
-
-    sentences = [s for p in split_paragraphs(text) for s in split_sentences(p)]
+    sentences = text_sentences(text)
     verdicts = checker.check_many([(sentences, value) for value in fields.values()])
     return {"id": pair_id, **{name: v.to_dict() for name, v in zip(fields, verdicts)}}
 

@@ -23,6 +23,7 @@ from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
 from .extractive import BULLET, article_sentences, headline_candidates, rank_article, shorten_headline, \
     summary_by_length
+from .faithfulness import guard_passes, guard_problems
 from .generation import TASKS, GenerationSettings, select_input, with_recommended
 from .reasons import GUARD_REASONS, Note, Reason
 from .settings import shown
@@ -236,7 +237,7 @@ class ModelEngine:
             texts = list(repaired)
         text, support = _choose(texts, index, settings.guard_novel_rate)
         problems = ([Note(Reason.EMPTY_OUTPUT, "summary")] if not text
-                    else _problems(support, "summary", settings.guard_novel_rate) if settings.guard else [])
+                    else guard_problems(support, "summary", settings.guard_novel_rate) if settings.guard else [])
         if problems:  # an empty or unsupported answer helps nobody: the extractive text, and say so
             _take(summary, extractive, "summary")
             summary.notes += problems
@@ -276,7 +277,8 @@ class ModelEngine:
         # after the shown headline, with their scores), never shown by default.
         doubtful = [o.candidate() for o in headlines.below_bar(model)]
         if not ranked:
-            summary.notes += _dedupe(model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")])
+            first = model[0].rejected if model else [Note(Reason.EMPTY_OUTPUT, "headline")]
+            summary.notes += [note for k, note in enumerate(first) if note not in first[:k]]  # once each
             _take(summary, extractive, "headline")
             summary.headline_candidates = (summary.headline_candidates[:1] + doubtful
                                            + summary.headline_candidates[1:])[: settings.num_headlines]
@@ -308,14 +310,6 @@ def _from_article(summary: Summary, task: str) -> bool:
                for n in summary.notes)
 
 
-def _dedupe(notes: list[Note]) -> list[Note]:
-    out = []
-    for note in notes:
-        if all(note.to_dict() != seen.to_dict() for seen in out):
-            out.append(note)
-    return out
-
-
 def headline_search(settings: GenerationSettings) -> GenerationSettings:
     """The headline's decoding: for several headlines, beams enough for them and one spare (the checks drop
     some), unless the caller asked for more; for one, the caller's own num_beams."""
@@ -327,24 +321,11 @@ def headline_search(settings: GenerationSettings) -> GenerationSettings:
     return replace(settings, num_beams=width, num_candidates=max(settings.num_candidates, width))
 
 
-def _passes(support, max_novel_rate: float) -> bool:
-    """What the guard keeps: no unsupported number or novel rare word, and not too many novel words."""
-    return support.supported and support.novel_rate <= max_novel_rate
-
-
-def _problems(support, field: str, max_novel_rate: float) -> list[Note]:
-    """Why the guard replaces a text, empty when `_passes`: its unsupported facts, else too many novel words."""
-    if _passes(support, max_novel_rate):
-        return []
-    return support.notes(field) or [Note(Reason.NOVEL_WORDS, field, {"percent": round(100 * support.novel_rate),
-                                                                      "items": list(support.novel_words)})]
-
-
 def _choose(texts: list[str], index, max_novel_rate: float = 1.0):
     """The most likely candidate the guard would keep, else the most likely one (for the guard to judge)."""
     checked = [(text, index.check(text)) for text in texts]
     for text, support in checked:
-        if _passes(support, max_novel_rate):
+        if guard_passes(support, max_novel_rate):
             return text, support
     return checked[0] if checked else ("", None)
 

@@ -168,6 +168,19 @@ def drop_unsupported_weekdays(text: str, index: "SourceIndex") -> tuple[str, lis
     return repaired.strip(" ،"), removed
 
 
+def guard_passes(support: Support, max_novel_rate: float) -> bool:
+    """What the guard keeps: no unsupported number or novel rare word, and not too many novel words."""
+    return support.supported and support.novel_rate <= max_novel_rate
+
+
+def guard_problems(support: Support, field: str, max_novel_rate: float) -> list[Note]:
+    """Why the guard replaces a text, empty when it passes: its unsupported facts, else too many novel words."""
+    if guard_passes(support, max_novel_rate):
+        return []
+    return support.notes(field) or [Note(Reason.NOVEL_WORDS, field, {"percent": round(100 * support.novel_rate),
+                                                                      "items": list(support.novel_words)})]
+
+
 def check(output: str, source: str) -> Support:
     return SourceIndex(source).check(output)
 

@@ -13,8 +13,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from summarizer.check import Checker, decide
-from summarizer.text import split_paragraphs, split_sentences
+from summarizer.check import Checker, decide, text_sentences
 
 HERE = Path(__file__).parent / "dev"
 
@@ -54,7 +53,7 @@ def main() -> None:
     checker = Checker.load(args.checker, backend=args.backend)
     texts = {a["id"]: a["text"] for a in load(HERE / "articles.jsonl")}
     labels = load(HERE / "labels.jsonl")
-    sentences = {i: [s for p in split_paragraphs(t) for s in split_sentences(p)] for i, t in texts.items()}
+    sentences = {i: text_sentences(t) for i, t in texts.items()}
     probs = checker.probabilities_for([(sentences[row["id"]], row["headline"]) for row in labels])
     rows = [{**row, "probs": p} for row, p in zip(labels, probs)]
     if args.out:

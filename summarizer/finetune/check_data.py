@@ -252,14 +252,14 @@ def judged_pairs(directory, fmt: CheckFormat | None = None) -> list[Pair]:
     import json
     from pathlib import Path
 
-    from ..text import split_paragraphs, split_sentences
+    from ..check import text_sentences
 
     fmt = fmt or CheckFormat()
     directory = Path(directory)
     texts = {}
     for line in (directory / "articles.jsonl").read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
-        texts[item["id"]] = [s for p in split_paragraphs(item["text"]) for s in split_sentences(p)]
+        texts[item["id"]] = text_sentences(item["text"])
     out = []
     for line in (directory / "labels.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
