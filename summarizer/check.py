@@ -172,9 +172,7 @@ class _CT2Scorer:
 
     def __init__(self, backend, fmt: CheckFormat):
         self.backend, self.tokenizer = backend, backend.tokenizer
-        tokens = backend._writable_tokens()
-        words = [self.tokenizer.convert_ids_to_tokens(i) for i in answer_ids(self.tokenizer, fmt)]
-        self.columns = [tokens.index(w) for w in words]
+        self.columns = backend.output_columns(answer_ids(self.tokenizer, fmt))
         self.bos = self.tokenizer.bos_token_id
 
     def __call__(self, prompts: list[list[int]]) -> list[list[float]]:

@@ -94,11 +94,17 @@ class ExtractiveEngine:
 
     name = "extractive"
 
+    def __init__(self, cut=None):
+        self.cut = cut
+        """Where its headlines are cut when settings.headline_cut is "model": a model engine passes its model's
+        choice (summarizer.cut); None, or "rules", cuts by rule."""
+
     def summarize(self, articles, *, settings, tasks=TASKS):
+        cut = self.cut if settings.headline_cut == "model" else None
         out = []
         for article in articles:
             ranked = rank_article(article)
-            found = headline_candidates(ranked, settings.num_headlines, settings.headline_max_words)
+            found = headline_candidates(ranked, settings.num_headlines, settings.headline_max_words, cut)
             chosen, points = summary_by_length(ranked, settings.summary_length, sentences=settings.summary_sentences,
                                                min_words=settings.summary_min_words)
             out.append(_verbatim(self.name, ranked.sentences, found, chosen, points))
@@ -133,7 +139,10 @@ class ModelEngine:
         self.backend = backend
         self.name = name or backend.label
         self.warnings = list(warnings)
-        self._extractive = ExtractiveEngine()
+        from .cut import model_cutter
+
+        # The article's own headline candidates, cut where this model would end a headline (when it can say).
+        self._extractive = ExtractiveEngine(cut=model_cutter(backend))
         self._checker = checker
         """A summarizer.check.Checker, a function that loads one (called once, on first use), or None."""
 
@@ -187,18 +196,22 @@ class ModelEngine:
         wanted = [task for task in TASKS if task in tasks and task in written]
         generated = dict.fromkeys(TASKS)
         per_task = {task: headline_search(settings) if task == "headline" else settings for task in wanted}
-        if len(wanted) > 1 and self.backend.concurrent:
-            # The backend decodes side by side (ct2: one worker per core): the headline and the summary at once.
+        # The extractive Summary of every article: the fields the model does not write, the fallbacks, and
+        # headline candidates from the article beside the model's (ranking is milliseconds an article; cutting
+        # its headlines where the model would end one is a forward pass).
+        if self.backend.concurrent:
+            # The backend runs calls side by side (ct2: one worker per core): the headline, the summary and the
+            # article's own headline cuts at once.
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(len(wanted)) as pool:
+            with ThreadPoolExecutor(len(wanted) + 1) as pool:
                 futures = {task: pool.submit(self.candidates, articles, task, per_task[task]) for task in wanted}
+                pending = pool.submit(self._extractive.summarize, articles, settings=settings)
                 generated.update({task: future.result() for task, future in futures.items()})
+                extractive = pending.result()
         else:
             generated.update({task: self.candidates(articles, task, per_task[task]) for task in wanted})
-        # The extractive Summary of every article: the fields the model does not write, the fallbacks, and
-        # headline candidates from the article beside the model's (ranking is milliseconds an article).
-        extractive = self._extractive.summarize(articles, settings=settings)
+            extractive = self._extractive.summarize(articles, settings=settings)
         results = []
         for k, article in enumerate(articles):
             summary = Summary(headline="", summary="", engine=self.name, warnings=list(self.warnings))

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 from pathlib import Path
 
 from .article import Article
@@ -289,26 +290,37 @@ HEADLINE_WINDOW = 5
 """Headlines come from the top of a news story: its first this many sentences."""
 
 
-def headline_candidates(ranked: RankedArticle, count: int = 1, max_words: int = HEADLINE_MAX_WORDS
-                        ) -> list[tuple[int, str]]:
+_CONTINUES = re.compile(r"^[وف][^\s]{3,}")
+
+
+def headline_candidates(ranked: RankedArticle, count: int = 1, max_words: int = HEADLINE_MAX_WORDS,
+                        cut: Callable[[list["HeadlineDraft"]], list[int]] | None = None) -> list[tuple[int, str]]:
     """Up to `count` distinct headlines as (sentence index, text), best first: the early sentences by TextRank
-    score (RankedArticle.textrank), each shortened to at most `max_words` words; after the first, no fragment of
-    under 5 words."""
+    score (RankedArticle.textrank), each cut to at most `max_words` words (where: `cut`, which returns a word count
+    per draft, e.g. a model's choice (summarizer.cut); by default the rules of shorten_headline); after the first,
+    no fragment of under 5 words. Those that read as a headline come before those that do not (summarizer.shape:
+    one that opens mid-story, "وقال ...", is offered last)."""
+    from .shape import problems
+
     window = range(min(len(ranked.sentences), HEADLINE_WINDOW))
     scores = ranked.textrank if ranked.textrank is not None else ranked.scores
+    order = sorted(window, key=lambda i: -scores[i])  # stable: the earlier of equal scores first
+    order = order[:1] + [i for i in order[1:] if word_count(ranked.sentences[i]) >= 5]
+    drafts = [headline_draft(ranked.sentences[i], max_words) for i in order]
+    lengths = cut(drafts) if cut is not None else [d.rule_cut() for d in drafts]
     out: list[tuple[int, str]] = []
     seen: set[str] = set()
-    for i in sorted(window, key=lambda i: -scores[i]):  # stable: the earlier of equal scores first
-        if len(out) >= count:
-            break
-        if out and word_count(ranked.sentences[i]) < 5:
-            continue
-        text = shorten_headline(ranked.sentences[i], max_words)
+    for i, draft, k in zip(order, drafts, lengths):
+        text = draft.text(k)
         key = " ".join(normalize(text).split())
         if text and key not in seen:
             seen.add(key)
             out.append((i, text))
-    return out
+    # Stable: TextRank's order within each group. A later sentence that opens on و/ف ("ويستعد المنتخب ...")
+    # continues the story; people judged most such headlines unusable, so it comes after those that do not.
+    out.sort(key=lambda item: (bool(problems(item[1], max_words=max_words)),
+                               item[0] > 0 and bool(_CONTINUES.match(item[1]))))
+    return out[:count]
 
 
 def headline_from_ranked(ranked: RankedArticle, max_words: int = HEADLINE_MAX_WORDS) -> str:
@@ -377,14 +389,55 @@ def _cut_point(words: list[str], budget: int) -> int:
     return budget
 
 
-def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS,
-                     max_chars: int = HEADLINE_MAX_CHARS) -> str:
-    """Cut a sentence into a headline: no dateline, circumstantial lead-in or short asides, "speaker: statement"
-    for reported speech, at most `max_words` words and `max_chars` characters, ending at a clause boundary when
-    one is near, and on a content word."""
+@dataclass
+class HeadlineDraft:
+    """A sentence made ready to cut into a headline: "speaker: " (or nothing) and the statement's words, after the
+    rules that delete without changing what it says (dateline, circumstantial lead-in, short asides); `budget` is
+    how many of the words fit beside the speaker."""
+
+    prefix: str
+    words: list[str]
+    budget: int
+
+    def cuts(self) -> list[int]:
+        """Word counts the statement may be cut to: within the budget, at least three words (or all of a shorter
+        statement), never ending on a particle or a preposition, nor inside a quotation."""
+        out = []
+        for k in range(min(3, len(self.words)), min(len(self.words), self.budget) + 1):
+            last = self.words[k - 1].strip("\"'«»،,:")
+            kept = " ".join(self.words[:k])
+            if k and last not in _DANGLING and not kept.count("«") - kept.count("»") and \
+                    (not kept.count('"') % 2 or k == len(self.words)):
+                out.append(k)
+        return out
+
+    def rule_cut(self) -> int:
+        """The rules' word count: all the words when they fit, else the last clause or phrase boundary near the
+        budget (_cut_point)."""
+        return len(self.words) if len(self.words) <= self.budget else _cut_point(self.words, self.budget)
+
+    def text(self, k: int, max_chars: int = HEADLINE_MAX_CHARS) -> str:
+        """The headline of the first `k` words: clause marks and quotes at its edges trimmed."""
+        words = list(self.words[:k])
+        while len(words) > 3 and words[-1].strip("\"'«»،,:") in _DANGLING:
+            words.pop()
+        text = " ".join(words).strip(" \"'«»،,:")
+        text = re.sub(r"\s*،\s*", "، ", self.prefix + text).strip()
+        if text.count('"') % 2:  # a quotation cut in half reads as an error
+            text = text.replace('"', "")
+        return _cut_chars(text, max_chars)
+
+
+def headline_draft(sentence: str, max_words: int = HEADLINE_MAX_WORDS, max_chars: int = HEADLINE_MAX_CHARS
+                   ) -> HeadlineDraft:
+    """A sentence's headline draft (see HeadlineDraft): no dateline, circumstantial lead-in or short asides,
+    "speaker: statement" for reported speech."""
     if len(sentence) > max_chars * 4:  # the rules below look at the start only; a giant sentence costs no more
         sentence = sentence[: max_chars * 4]
-    sentence = _drop_lead_ins(strip_dateline(sentence).strip().rstrip(".!؟?؛").strip())
+    from .shape import tidy
+
+    # Hashtags read as words ("#مجلس_الأمن" -> "مجلس الأمن"): people judged headlines with the markup unusable.
+    sentence = _drop_lead_ins(tidy(strip_dateline(sentence)).strip().rstrip(".!؟?؛").strip())
     prefix = ""
     said = _SAID_COLON.match(sentence)
     speaker = re.sub(r"\s+(?:قائلا|قائلة|قائلًا|قائلاً)$", "", said.group("speaker").strip()) if said else ""
@@ -401,17 +454,16 @@ def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS,
     sentence = _drop_short_appositives(sentence)
     if max_words - len(prefix.split()) < 3:  # a speaker that leaves the statement under 3 words: the statement
         prefix = ""
-    budget = max_words - len(prefix.split())
-    words = sentence.split()
-    if len(words) > budget:
-        words = words[: _cut_point(words, budget)]
-    while len(words) > 3 and words[-1].strip("\"'«»،,:") in _DANGLING:
-        words.pop()
-    text = " ".join(words).strip(" \"'«»،,:")
-    text = re.sub(r"\s*،\s*", "، ", prefix + text).strip()
-    if text.count('"') % 2:  # a quotation cut in half reads as an error
-        text = text.replace('"', "")
-    return _cut_chars(text, max_chars)
+    return HeadlineDraft(prefix, sentence.split(), max_words - len(prefix.split()))
+
+
+def shorten_headline(sentence: str, max_words: int = HEADLINE_MAX_WORDS,
+                     max_chars: int = HEADLINE_MAX_CHARS) -> str:
+    """Cut a sentence into a headline by rule: its draft (headline_draft), at most `max_words` words and
+    `max_chars` characters, ending at a clause boundary when one is near, and on a content word. (A model engine
+    chooses the cut with its model instead: summarizer.cut.)"""
+    draft = headline_draft(sentence, max_words, max_chars)
+    return draft.text(draft.rule_cut(), max_chars)
 
 
 def _cut_chars(text: str, max_chars: int) -> str:

@@ -73,6 +73,10 @@ class GenerationSettings:
     writes this many or more, checks each against the article and ranks the supported ones first."""
     headline_max_words: Annotated[int, Range(4, 30)] = 14
     """Most words in a headline (a model headline over it is not shown; an extractive one is cut to it)."""
+    headline_cut: Literal["model", "rules"] = "model"
+    """Where a headline taken from the article's sentences is cut: "model", where a model engine's model is most
+    ready to end a headline (summarizer.cut; the words stay the article's); "rules", at the clause or phrase
+    boundary nearest headline_max_words (the extractive engine always cuts by rule)."""
     summary_length: Literal["sentence", "short", "bullets"] = "sentence"
     """sentence: one sentence (or two short ones, see summary_min_words); short: a paragraph of 2-3 sentences;
     bullets: 3-5 key facts, one sentence each (the record's summary_points; summary joins them)."""

@@ -53,6 +53,7 @@ LABELS = {
     "num_headlines": "عدد العناوين المقترحة",
     "summary_length": "طول الملخص",
     "headline_max_words": "أقصى عدد كلمات العنوان",
+    "headline_cut": "أين تُقطع جملة المقال لتصير عنوانا",
     "check": "التحقق بالمدقق المدرَّب (حيث هو مثبت)",
     "headline_min_support": "أدنى ثقة للمدقق كي يُعرض عنوان كتبه النموذج (وإلا فعنوان من جمل المقال)",
     "summary_sentences": "أقصى عدد جمل الملخص (للمحرك الاستخراجي)",
@@ -73,7 +74,8 @@ LABELS = {
     "batch_size": "عدد المقالات في كل دفعة",
 }
 CHOICE_LABELS = {"summary_length": {"sentence": "جملة واحدة", "short": "فقرة قصيرة (2–3 جمل)",
-                                    "bullets": "نقاط (3–5 وقائع)"}}
+                                    "bullets": "نقاط (3–5 وقائع)"},
+                 "headline_cut": {"model": "حيث يختم النموذج العنوان", "rules": "عند أقرب فاصلة (بالقواعد)"}}
 COMMON = ("num_headlines", "summary_length", "headline_max_words")
 """The settings shown at the top; the others are under an accordion."""
 VERDICTS = {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"}

@@ -287,3 +287,25 @@ def test_the_lead_engine_offers_its_one_headline_as_the_candidate(seed_texts):
         (summary,) = LeadEngine(2).summarize([article], settings=GenerationSettings(num_headlines=3))
         (candidate,) = summary.headline_candidates
         assert candidate["text"] == summary.headline and candidate["evidence"][0]["sentence"] == 0
+
+
+def test_headlines_from_the_article_read_hashtags_as_words_and_put_a_continuing_sentence_last():
+    from summarizer.extractive import headline_candidates, rank_article
+    from summarizer.shape import Shape, problems
+
+    assert shorten_headline("فرض #مجلس_الأمن الدولي حظرا للأسلحة على جنوب #السودان.") == \
+        "فرض مجلس الأمن الدولي حظرا للأسلحة على جنوب السودان"
+    # TextRank prefers the second sentence (it shares the most with the rest), but it continues the story.
+    article = Article(id="a", paragraphs=[
+        "افتتح وزير الصحة مستشفى جديدا في المدينة.",
+        "ويخدم المستشفى الجديد في المدينة آلاف المرضى في المدينة والقرى المجاورة للمدينة.",
+        "المستشفى الجديد في المدينة يضم مئتي سرير للمرضى.",
+    ])
+    ranked = rank_article(article, scorer=None)
+    found = headline_candidates(ranked, 3)
+    assert ranked.textrank[1] == max(ranked.textrank)
+    assert [i for i, _ in found][-1] == 1  # "ويخدم ..." is offered last whatever its score
+    assert found[0][1] != found[-1][1]
+    # A bare "قال ..." (the speaker with nothing said) is not headline-shaped; "X: statement" is.
+    assert Shape.MID_STORY_OPENING in problems("قال الأمين العام للجامعة العربية أحمد أبو الغيط")
+    assert not problems("أبو الغيط: القمة العربية تعقد في موعدها")

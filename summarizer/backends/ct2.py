@@ -289,6 +289,75 @@ class CT2Backend:
             self._writable = vocabulary[: self.output_tokens] if self.output_tokens else vocabulary
         return self._writable
 
+    def output_columns(self, token_ids: list[int]) -> list[int]:
+        """Where these tokens' scores are in the model's output (a trimmed model numbers its rows its own way);
+        ModelLoadError naming one it cannot write."""
+        index = {token: i for i, token in enumerate(self._writable_tokens())}
+        tokens = self.tokenizer.convert_ids_to_tokens(list(token_ids))
+        missing = [t for t in tokens if t not in index]
+        if missing:
+            raise ModelLoadError(f"the model in {self.directory} cannot write the token(s) {missing}")
+        return [index[t] for t in tokens]
+
+    MAX_SCORED_FLOATS = 16_000_000
+    """end_scores forwards rows together while their output (rows × positions × vocabulary) stays under this many
+    floats (64 MB): a trimmed vocabulary takes several sentences at once, the full one a few."""
+
+    def end_scores(self, prompts: list[str], answers: list[list[str]], *, task: str) -> list[list[float]]:
+        """See summarizer.cut.EndScoring: one forward pass per prompt (batched), the answer's words fed as the
+        model's own answer."""
+        import numpy as np
+
+        tokenizer = self.tokenizer
+        stops = self.task_format.stop_token_ids(tokenizer, task)
+        if self.is_seq2seq:
+            return self._seq2seq_end_scores(prompts, answers, stops)
+        columns = self.output_columns(stops)
+        rows, ends = [], []
+        for prompt, words in zip(prompts, answers):
+            ids = tokenizer(prompt, add_special_tokens=True).input_ids
+            marks = []
+            for word in words:  # " word" as training wrote answers (" " + target); SentencePiece keeps words apart
+                ids = ids + tokenizer(" " + word, add_special_tokens=False).input_ids
+                marks.append(len(ids) - 1)
+            rows.append(tokenizer.convert_ids_to_tokens(ids))
+            ends.append(marks)
+        pad = tokenizer.convert_ids_to_tokens(tokenizer.eos_token_id)
+        vocabulary = len(self._writable_tokens())
+        out: list[list[float]] = [[] for _ in rows]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and (stop + 1 - start) * len(rows[order[stop]]) * vocabulary \
+                    <= self.MAX_SCORED_FLOATS:
+                stop += 1
+            group = order[start:stop]
+            width = len(rows[group[-1]])
+            # Right-padded to one length (forward_batch wants equal lengths here); under causal attention the
+            # padding after a row cannot change the positions before it.
+            batch = [rows[i] + [pad] * (width - len(rows[i])) for i in group]
+            logp = np.asarray(self.model.forward_batch(batch, return_log_probs=True))
+            for r, i in enumerate(group):
+                picked = logp[r][ends[i]][:, columns]
+                out[i] = np.logaddexp.reduce(picked, axis=1).tolist() if len(ends[i]) else []
+            start = stop
+        return out
+
+    def _seq2seq_end_scores(self, prompts, answers, stops) -> list[list[float]]:
+        """A Translator scores whole targets: each prefix of the answer as a target, the log-probability of the
+        end token CTranslate2 appends to it."""
+        tokenizer = self.tokenizer
+        out = []
+        for prompt, words in zip(prompts, answers):
+            source = tokenizer.convert_ids_to_tokens(tokenizer(prompt, add_special_tokens=True).input_ids)
+            targets = [tokenizer.convert_ids_to_tokens(tokenizer(" ".join(words[: k + 1]),
+                                                                 add_special_tokens=False).input_ids)
+                       for k in range(len(words))]
+            results = self.model.score_batch([source] * len(targets), targets) if targets else []
+            out.append([float(r.log_probs[-1]) for r in results])
+        return out
+
     def position_limit(self, max_new_tokens: int) -> int:
         config = self._config
         limit = config.get("max_position_embeddings") or config.get("max_length")

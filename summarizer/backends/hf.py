@@ -174,6 +174,38 @@ class HFBackend:
         return results
 
 
+    def end_scores(self, prompts: list[str], answers: list[list[str]], *, task: str) -> list[list[float]]:
+        """See summarizer.cut.EndScoring: one forward pass per prompt, the answer's words fed as the model's own
+        answer (a causal model's after its prompt, a seq2seq model's as decoder input)."""
+        import torch
+
+        loaded, tokenizer = self.loaded, self.loaded.tokenizer
+        stops = self.task_format.stop_token_ids(tokenizer, task)
+        out = []
+        with torch.inference_mode():
+            for prompt, words in zip(prompts, answers):
+                prompt_ids = tokenizer(prompt, add_special_tokens=True).input_ids
+                answer, ends = [], []
+                for word in words:  # " word" as training wrote answers (" " + target)
+                    answer += tokenizer(" " + word, add_special_tokens=False).input_ids
+                    ends.append(len(answer) - 1)
+                if not words:
+                    out.append([])
+                    continue
+                if self.is_seq2seq:
+                    start = loaded.model.config.decoder_start_token_id
+                    logits = loaded.model(input_ids=torch.tensor([prompt_ids], device=loaded.device),
+                                          decoder_input_ids=torch.tensor([[start] + answer], device=loaded.device)
+                                          ).logits[0]
+                    positions = [e + 1 for e in ends]  # after the start token, position e + 1 follows answer[e]
+                else:
+                    logits = loaded.model(input_ids=torch.tensor([prompt_ids + answer], device=loaded.device)).logits[0]
+                    positions = [len(prompt_ids) + e for e in ends]
+                logp = torch.log_softmax(logits[positions].float(), dim=-1)
+                out.append(torch.logsumexp(logp[:, stops], dim=-1).tolist())
+        return out
+
+
 class _GeneratedTokensOnly:
     """A logits processor that sees only the tokens generated so far (the prompt, `prompt_length` tokens of every
     row, cut off)."""
