@@ -93,11 +93,12 @@ class ExtractiveEngine:
     summary (its length: settings.summary_length)."""
 
     name = "extractive"
+    cut = None
+    """Where its headlines are cut when settings.headline_cut is "model": a model engine passes its model's choice
+    (summarizer.cut); None, or "rules", cuts by rule."""
 
     def __init__(self, cut=None):
         self.cut = cut
-        """Where its headlines are cut when settings.headline_cut is "model": a model engine passes its model's
-        choice (summarizer.cut); None, or "rules", cuts by rule."""
 
     def summarize(self, articles, *, settings, tasks=TASKS):
         cut = self.cut if settings.headline_cut == "model" else None

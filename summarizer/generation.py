@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Literal
 
+from .extractive import HEADLINE_MAX_WORDS
 from .settings import Range, field_problems, shown
 from .text import split_sentences, normalize
 
@@ -71,12 +72,13 @@ class GenerationSettings:
     num_headlines: Annotated[int, Range(1, 5)] = 3
     """Headline candidates returned, best first (the editor picks one; `headline` is the first). A model engine
     writes this many or more, checks each against the article and ranks the supported ones first."""
-    headline_max_words: Annotated[int, Range(4, 30)] = 14
-    """Most words in a headline (a model headline over it is not shown; an extractive one is cut to it)."""
+    headline_max_words: Annotated[int, Range(4, 30)] = HEADLINE_MAX_WORDS
+    """Most words in a headline (a model headline over it is not shown; one from the article's sentences is cut to
+    it)."""
     headline_cut: Literal["model", "rules"] = "model"
-    """Where a headline taken from the article's sentences is cut: "model", where a model engine's model is most
-    ready to end a headline (summarizer.cut; the words stay the article's); "rules", at the clause or phrase
-    boundary nearest headline_max_words (the extractive engine always cuts by rule)."""
+    """Where a headline taken from the article's sentences is cut: "rules", at the clause or phrase boundary nearest
+    headline_max_words; "model", the same unless a model engine's model would not end a headline there, then where
+    it would (summarizer.cut; the words stay the article's). The extractive engine has no model: rules."""
     summary_length: Literal["sentence", "short", "bullets"] = "sentence"
     """sentence: one sentence (or two short ones, see summary_min_words); short: a paragraph of 2-3 sentences;
     bullets: 3-5 key facts, one sentence each (the record's summary_points; summary joins them)."""

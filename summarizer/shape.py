@@ -32,10 +32,10 @@ _MID_STORY = re.compile(
     r"^(?:[وف](?:قال|قالت|أضاف|أضافت|تابع|تابعت|أكد|أكدت|أشار|أشارت|لفت|لفتت|أوضح|أوضحت|بحسب|وفقا|وفقًا|وفقاً|في|فيما|"
     r"كان|كانت|سبق|لطالما|من|هو|هي|هذا|هذه|ذلك|على|لم|لا|قد|تأتي|يأتي|جاء|جاءت|يذكر|يشار|لكن|إذ|بعد|قبل|مع|أن|إن|"
     r"التقى|بين|عن|كذلك|أيضا|منذ|يقول|تقول|أفاد|أفادت|ذكر|ذكرت|نقل|نقلت)|لكن|كما|حيث|إلا|أما|فيما|بينما|"
-    r"إذ|أيضا|كذلك|وفي التفاصيل|"
-    # A bare "قال ..." is left only when no statement followed the speaker (a headline turns "قال X إن Y" into
-    # "X: Y"): the speaker alone, the words still to come.
-    r"قال|قالت|أضاف|أضافت|تابع|تابعت|أوضح|أوضحت)(?=\s|$|،)")
+    r"إذ|أيضا|كذلك|وفي التفاصيل)(?=\s|$|،)")
+# "قال X" with nothing said: the speaker alone, the statement still to come ("قال الأمين العام ... أحمد أبو الغيط").
+_BARE_SPEAKER = re.compile(r"^(?:قال|قالت|أضاف|أضافت|تابع|تابعت|أوضح|أوضحت)\s")
+_STATEMENT = re.compile(r"(?:^|\s)(?:إن|أن|إنه|إنها|أنه|أنها|إنهم|أنهم)(?:\s|$)|:")
 MIN_WORDS = 3
 
 
@@ -54,7 +54,8 @@ def problems(headline: str, *, max_words: int = 16) -> list[Shape]:
         out.append(Shape.TOO_LONG)
     if words and words[-1].strip("\"'«»،,:.()") in DANGLING:
         out.append(Shape.DANGLING_END)
-    if _MID_STORY.match(headline.strip("\"'«» ")):
+    bare = headline.strip("\"'«» ")
+    if _MID_STORY.match(bare) or (_BARE_SPEAKER.match(bare) and not _STATEMENT.search(bare)):
         out.append(Shape.MID_STORY_OPENING)
     if headline.count('"') % 2 or headline.count("«") != headline.count("»"):
         out.append(Shape.UNBALANCED_QUOTE)

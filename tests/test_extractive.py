@@ -309,3 +309,4 @@ def test_headlines_from_the_article_read_hashtags_as_words_and_put_a_continuing_
     # A bare "قال ..." (the speaker with nothing said) is not headline-shaped; "X: statement" is.
     assert Shape.MID_STORY_OPENING in problems("قال الأمين العام للجامعة العربية أحمد أبو الغيط")
     assert not problems("أبو الغيط: القمة العربية تعقد في موعدها")
+    assert not problems("قال أبو الغيط إن القمة العربية تعقد في موعدها")  # the statement is there

@@ -42,6 +42,19 @@ def table(rows: list[dict], threshold: float) -> str:
     return "\n".join(lines)
 
 
+def auc(rows: list[dict], *, model_only: bool = False) -> float:
+    """P(a right headline scores above a wrong one), ties half (the Mann-Whitney statistic); `model_only`: without
+    the human titles."""
+    def kept(row):
+        return not model_only or "human" not in row["systems"]
+
+    right = [r["probs"]["supported"] for r in rows if r["label"] == "right" and kept(r)]
+    wrong = [r["probs"]["supported"] for r in rows if r["label"] == "wrong" and kept(r)]
+    if not right or not wrong:
+        return float("nan")
+    return sum((x > y) + 0.5 * (x == y) for x in right for y in wrong) / (len(right) * len(wrong))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checker", help="checker directory (default: the shipped one)")
@@ -61,6 +74,8 @@ def main() -> None:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(table(rows, checker.format.threshold))
+    print(f"ROC AUC, wrong against right (how well the score orders them, whatever the threshold): "
+          f"{auc(rows):.3f}; model-written only: {auc(rows, model_only=True):.3f}")
     if args.sweep:
         for threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             print(table(rows, threshold))

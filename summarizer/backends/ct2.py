@@ -289,15 +289,15 @@ class CT2Backend:
             self._writable = vocabulary[: self.output_tokens] if self.output_tokens else vocabulary
         return self._writable
 
-    def output_columns(self, token_ids: list[int]) -> list[int]:
+    def output_columns(self, token_ids: list[int], *, missing_ok: bool = False) -> list[int]:
         """Where these tokens' scores are in the model's output (a trimmed model numbers its rows its own way);
-        ModelLoadError naming one it cannot write."""
+        ModelLoadError naming one it cannot write, or (`missing_ok`) those left out."""
         index = {token: i for i, token in enumerate(self._writable_tokens())}
         tokens = self.tokenizer.convert_ids_to_tokens(list(token_ids))
         missing = [t for t in tokens if t not in index]
-        if missing:
+        if missing and not missing_ok:
             raise ModelLoadError(f"the model in {self.directory} cannot write the token(s) {missing}")
-        return [index[t] for t in tokens]
+        return [index[t] for t in tokens if t in index]
 
     MAX_SCORED_FLOATS = 16_000_000
     """end_scores forwards rows together while their output (rows × positions × vocabulary) stays under this many
@@ -312,13 +312,13 @@ class CT2Backend:
         stops = self.task_format.stop_token_ids(tokenizer, task)
         if self.is_seq2seq:
             return self._seq2seq_end_scores(prompts, answers, stops)
-        columns = self.output_columns(stops)
+        columns = self.output_columns(stops, missing_ok=True)  # a stop it cannot write has no probability
         rows, ends = [], []
-        for prompt, words in zip(prompts, answers):
+        for prompt, pieces in zip(prompts, answers):
             ids = tokenizer(prompt, add_special_tokens=True).input_ids
             marks = []
-            for word in words:  # " word" as training wrote answers (" " + target); SentencePiece keeps words apart
-                ids = ids + tokenizer(" " + word, add_special_tokens=False).input_ids
+            for piece in pieces:
+                ids = ids + tokenizer(piece, add_special_tokens=False).input_ids
                 marks.append(len(ids) - 1)
             rows.append(tokenizer.convert_ids_to_tokens(ids))
             ends.append(marks)
@@ -349,11 +349,11 @@ class CT2Backend:
         end token CTranslate2 appends to it."""
         tokenizer = self.tokenizer
         out = []
-        for prompt, words in zip(prompts, answers):
+        for prompt, pieces in zip(prompts, answers):
             source = tokenizer.convert_ids_to_tokens(tokenizer(prompt, add_special_tokens=True).input_ids)
-            targets = [tokenizer.convert_ids_to_tokens(tokenizer(" ".join(words[: k + 1]),
+            targets = [tokenizer.convert_ids_to_tokens(tokenizer("".join(pieces[: k + 1]).strip(),
                                                                  add_special_tokens=False).input_ids)
-                       for k in range(len(words))]
+                       for k in range(len(pieces))]
             results = self.model.score_batch([source] * len(targets), targets) if targets else []
             out.append([float(r.log_probs[-1]) for r in results])
         return out

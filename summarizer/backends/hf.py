@@ -183,13 +183,13 @@ class HFBackend:
         stops = self.task_format.stop_token_ids(tokenizer, task)
         out = []
         with torch.inference_mode():
-            for prompt, words in zip(prompts, answers):
+            for prompt, pieces in zip(prompts, answers):
                 prompt_ids = tokenizer(prompt, add_special_tokens=True).input_ids
                 answer, ends = [], []
-                for word in words:  # " word" as training wrote answers (" " + target)
-                    answer += tokenizer(" " + word, add_special_tokens=False).input_ids
+                for piece in pieces:
+                    answer += tokenizer(piece, add_special_tokens=False).input_ids
                     ends.append(len(answer) - 1)
-                if not words:
+                if not pieces:
                     out.append([])
                     continue
                 if self.is_seq2seq:
