@@ -1,5 +1,5 @@
 """Seconds per article of the default engine (summary + headline) as it was (one greedy headline, no checker)
-and as it is (candidates, screened and checked; the article's own headlines cut where the model would end one),
+and as it is (candidates, screened and checked; the rules' cut of the article's own headlines checked by the model),
 side by side on the same articles in one process.
 
     python benchmarks/candidates_speed.py [--data ../shared/data/ant-multisource-v2.1.tar.gz] [--n 16]
@@ -33,7 +33,7 @@ def main() -> None:
     variants = {"before: 1 greedy headline, no checker": GenerationSettings(num_headlines=1, check=False,
                                                                             headline_cut="rules"),
                 "candidates, screened and checked, cut by rule": GenerationSettings(headline_cut="rules"),
-                "now: candidates, screened and checked, cut by the model": GenerationSettings()}
+                "now: candidates, screened and checked, cut checked by the model": GenerationSettings()}
     engine.summarize(articles[:1], settings=GenerationSettings())  # load the checker and warm both runtimes
     times = {name: [] for name in variants}
     for article in articles:  # interleaved: both variants see the same machine load
@@ -46,7 +46,8 @@ def main() -> None:
     for name, values in times.items():
         p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
         print(f"| {name} | {statistics.median(values):.2f} | {p90:.2f} | {statistics.mean(values):.2f} |")
-    before, now = statistics.median(times[next(iter(times))]), statistics.median(list(times.values())[-1])
+    medians = [statistics.median(values) for values in times.values()]
+    before, now = medians[0], medians[-1]
     print(f"now / before (p50): {now / before:.2f}x")
 
 

@@ -40,8 +40,9 @@ class EndScoring(Protocol):
 
 
 _MARKS = "،,:؛"
-"""Clause marks a headline never ends on (HeadlineDraft.text drops them): the model reads one as its own piece,
-and a cut is scored before it — after "وسوريا", not after "وسوريا،", where no headline stops."""
+"""Clause marks a headline never ends on (HeadlineDraft.text drops a trailing "،", "," or ":"; a sentence's "؛"
+ends it): the model reads one as its own piece, and a cut is scored before it — after "وسوريا", not after
+"وسوريا،", where no headline stops."""
 
 
 def answer_pieces(words: list[str]) -> tuple[list[str], list[int]]:
@@ -65,7 +66,8 @@ def model_cutter(backend, task: str = "headline") -> Callable[[list[HeadlineDraf
 
     def cut(drafts: list[HeadlineDraft]) -> list[int]:
         allowed = [d.cuts() for d in drafts]
-        lengths = [d.rule_cut() if not a else a[0] for d, a in zip(drafts, allowed)]
+        rules = [d.rule_cut() for d in drafts]
+        lengths = [rule if not a else a[0] for rule, a in zip(rules, allowed)]
         asked = [j for j, a in enumerate(allowed) if len(a) > 1]  # one way to cut (or none) needs no model
         if not asked:
             return lengths
@@ -79,8 +81,7 @@ def model_cutter(backend, task: str = "headline") -> Callable[[list[HeadlineDraf
         for j, at, scores in zip(asked, ends, backend.end_scores(prompts, answers, task=task)):
             ready = {k: scores[at[k - 1]] for k in allowed[j]}
             good = [k for k, score in ready.items() if score >= max(ready.values()) - SLACK]
-            rule = drafts[j].rule_cut()
-            lengths[j] = rule if rule in good else max(good)
+            lengths[j] = rules[j] if rules[j] in good else max(good)
         return lengths
 
     return cut

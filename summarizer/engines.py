@@ -21,6 +21,7 @@ from . import headlines
 from .article import Article, Summary
 from .backends import DEFAULT_BACKEND, backend_names, load_backend
 from .errors import ConfigError
+from .cut import model_cutter
 from .extractive import BULLET, article_sentences, headline_candidates, rank_article, shorten_headline, \
     summary_by_length
 from .faithfulness import guard_passes, guard_problems
@@ -140,8 +141,6 @@ class ModelEngine:
         self.backend = backend
         self.name = name or backend.label
         self.warnings = list(warnings)
-        from .cut import model_cutter
-
         # The article's own headline candidates, cut where this model would end a headline (when it can say).
         self._extractive = ExtractiveEngine(cut=model_cutter(backend))
         self._checker = checker

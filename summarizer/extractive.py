@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .article import Article
+from .shape import problems, tidy
 from .text import content_tokens, normalize, split_sentences, word_count
 
 HEADLINE_MAX_WORDS = 18
@@ -303,8 +304,6 @@ def headline_candidates(ranked: RankedArticle, count: int = 1, max_words: int = 
     word count per draft, e.g. a model's choice (summarizer.cut); by default the rules of shorten_headline); after
     the first, no fragment of under 5 words. Those that read as a headline come before those that do not
     (summarizer.shape: one that opens mid-story, "وقال ...", is offered last)."""
-    from .shape import problems
-
     window = range(min(len(ranked.sentences), HEADLINE_WINDOW))
     scores = ranked.textrank if ranked.textrank is not None else ranked.scores
     order = sorted(window, key=lambda i: -scores[i])  # stable: the earlier of equal scores first
@@ -439,8 +438,6 @@ def headline_draft(sentence: str, max_words: int = HEADLINE_MAX_WORDS, max_chars
     "speaker: statement" for reported speech."""
     if len(sentence) > max_chars * 4:  # the rules below look at the start only; a giant sentence costs no more
         sentence = sentence[: max_chars * 4]
-    from .shape import tidy
-
     # Hashtags read as words ("#مجلس_الأمن" -> "مجلس الأمن"): people judged headlines with the markup unusable.
     sentence = _drop_lead_ins(tidy(strip_dateline(sentence)).strip().rstrip(".!؟?؛").strip())
     prefix = ""

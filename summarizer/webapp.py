@@ -75,7 +75,8 @@ LABELS = {
 }
 CHOICE_LABELS = {"summary_length": {"sentence": "جملة واحدة", "short": "فقرة قصيرة (2–3 جمل)",
                                     "bullets": "نقاط (3–5 وقائع)"},
-                 "headline_cut": {"model": "حيث يختم النموذج العنوان", "rules": "عند أقرب فاصلة (بالقواعد)"}}
+                 "headline_cut": {"model": "بالقواعد، ويصحّحها النموذج حيث لا يُختم عنوان",
+                                  "rules": "عند أقرب فاصلة (بالقواعد)"}}
 COMMON = ("num_headlines", "summary_length", "headline_max_words")
 """The settings shown at the top; the others are under an accordion."""
 VERDICTS = {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"}

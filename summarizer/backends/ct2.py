@@ -231,6 +231,7 @@ class CT2Backend:
         self.label = label + (f" (output vocabulary {self.output_tokens:,})" if self.output_tokens else "")
         self.directory = directory
         self._writable: list[str] | None = None
+        self._columns: dict[str, int] | None = None
 
     @classmethod
     def load(cls, model: str, *, adapter=None, device: str = "auto", threads: int | None = None,
@@ -292,7 +293,9 @@ class CT2Backend:
     def output_columns(self, token_ids: list[int], *, missing_ok: bool = False) -> list[int]:
         """Where these tokens' scores are in the model's output (a trimmed model numbers its rows its own way);
         ModelLoadError naming one it cannot write, or (`missing_ok`) those left out."""
-        index = {token: i for i, token in enumerate(self._writable_tokens())}
+        if self._columns is None:  # built once: end_scores asks for every article
+            self._columns = {token: i for i, token in enumerate(self._writable_tokens())}
+        index = self._columns
         tokens = self.tokenizer.convert_ids_to_tokens(list(token_ids))
         missing = [t for t in tokens if t not in index]
         if missing and not missing_ok:
@@ -340,7 +343,7 @@ class CT2Backend:
             logp = np.asarray(self.model.forward_batch(batch, return_log_probs=True))
             for r, i in enumerate(group):
                 picked = logp[r][ends[i]][:, columns]
-                out[i] = np.logaddexp.reduce(picked, axis=1).tolist() if len(ends[i]) else []
+                out[i] = np.logaddexp.reduce(picked, axis=1).tolist()
             start = stop
         return out
 
