@@ -45,6 +45,10 @@ SHARE = _norm_phrases("شارك", "شاركها", "مشاركة", "تابعون�
                       "حمل تطبيق", "حمّل تطبيق", "facebook", "twitter", "whatsapp", "telegram", "فيسبوك", "تويتر",
                       "واتساب", "طباعة", "أرسل لصديق", "أضف تعليق", "التعليقات", "اضغط هنا", "للمزيد من الأخبار",
                       "الرئيسية", "نشر في", "آخر تحديث", "تاريخ النشر", "تاريخ الإضافة")
+# A sponsor's disclaimer ("هذا المقال منشور بالتعاون مع موقع ..."): the publisher's note, not the story; people
+# judged it, offered as a headline, unusable. "هذ" is a spelling the corpora carry.
+SPONSORED = _norm_phrases("هذا المقال منشور بالتعاون مع", "هذ المقال منشور بالتعاون مع", "هذا المحتوى برعاية",
+                          "هذا المحتوى مقدم من", "محتوى برعاية", "محتوى مدفوع", "هذا المقال برعاية")
 _SHARE_MAX_WORDS = 14  # a share/follow line is short; a long sentence starting with "تابع" is content
 _DATE_WORDS = frozenset(
     normalize(w)
@@ -211,7 +215,8 @@ def is_title_line(line: str) -> bool:
 
 
 def classify_line(line: str) -> str | None:
-    """The furniture kind of a line ('source', 'tags', 'share', 'date', 'separator', 'read_also', 'related'),
+    """The furniture kind of a line ('source', 'tags', 'share', 'sponsored', 'date', 'separator', 'read_also',
+    'related'),
     or None for article text."""
     norm = normalize(line)
     if _SEPARATOR.match(line) or not re.search(r"[^\W\d_]", line):
@@ -226,6 +231,8 @@ def classify_line(line: str) -> str | None:
         return "tags"
     if _starts_with(norm, SHARE) and word_count(line) <= _SHARE_MAX_WORDS:
         return "share"
+    if _starts_with(norm, SPONSORED) and word_count(line) <= _SHARE_MAX_WORDS:
+        return "sponsored"
     if _is_date_line(norm):
         return "date"
     if word_count(line) <= 4 and re.search(r"\s[-–—]\s", line) and not line.rstrip().endswith((".", "؟")):

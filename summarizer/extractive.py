@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .article import Article
-from .shape import problems, tidy
+from .shape import DANGLING, SUBORDINATORS, problems, tidy
 from .text import content_tokens, normalize, split_sentences, word_count
 
 HEADLINE_MAX_WORDS = 18
@@ -27,13 +27,6 @@ HEADLINE_MAX_CHARS = 180
 
 # A news lead often opens with a dateline: "دبي، الإمارات العربية المتحدة (CNN)— ", "الرياض - واس:".
 _DATELINE = re.compile(r"^[^.!؟?\n]{0,60}?\((?:[A-Za-z .]{2,20}|[\u0600-\u06ff ]{2,20})\)\s*[-–—:]+\s*")
-# Words a headline must not end on: prepositions, conjunctions, relative pronouns.
-_DANGLING = frozenset(
-    ("في من على إلى الى عن مع و أو او ثم بين بعد قبل خلال حول الذي التي الذين أن إن ان لا ما قد كما حتى منذ ضد لدى "
-     "عند بسبب نحو عبر وسط ضمن أمام خلف تحت فوق دون بعض كل غير عدة وفق جراء إثر").split()
-)
-
-
 def strip_dateline(sentence: str) -> str:
     return _DATELINE.sub("", sentence, count=1)
 
@@ -347,29 +340,94 @@ _REPORTING = re.compile(
     r"(?P<speaker>[^.!؟?]{3,80}?)\s*،?\s+(?:إن|أن|ان)(?:ه|ها|هم)?\s+(?P<statement>.+)$"
 )
 # Words that date a speaker phrase ("السفارة الروسية في لندن اليوم الأربعاء") and have no place in a headline.
-_TIME_WORDS = re.compile(r"\s*،?\s*\b(?:اليوم|أمس|مساء|صباح|الليلة|السبت|الأحد|الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة)\b")
+_DAYS = "اليوم|أمس|الليلة|السبت|الأحد|الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة"
+_TIME_WORDS = re.compile(rf"\s*،?\s*\b(?:مساء|صباح|{_DAYS})\b")
+# After "إن/أن" a statement's subject is accusative ("أن شخصا قام ..."); as "speaker: statement" it would need the
+# nominative ("شخص قام"), and people judged the accusative left behind unusable (GUIDE.md, ruling 7). An indefinite
+# accusative cannot be told from a name ending in ا ("روسيا") by its letters, so any such opening keeps the sentence
+# as reported ("ذكرت تقارير أن شخصا قام ..."): longer, never ungrammatical. (A plural's "-ين" is left alone: too many
+# nouns end so, "تمرين", "فلسطين".)
+_ACCUSATIVE = re.compile(r"^(?!(?:هذا|إذا|لذا|كذا|أيضا)\s)[^\s]{2,}(?:ا|اً|ًا)\s")
 _APPOSITIVE = re.compile(r"\s*،\s*([^،.:؛]{1,40})\s*،\s*")
 
 
+_POINTS_BACK = re.compile(r"(?:أبرز|أهم|أحد|إحدى|من|بين|أغلب|معظم|بعض|أكثر|أكبر|أول|آخر)(?:ها|هم|هما)(?:\s|$)")
+
+
 def _drop_short_appositives(sentence: str) -> str:
-    """"السفير الأميركي، ديفيد فريدمان، غضب" -> "السفير الأميركي غضب": asides of at most four words go."""
-    return _APPOSITIVE.sub(lambda m: " " if len(m.group(1).split()) <= 4 else m.group(0), sentence)
+    """"السفير الأميركي، ديفيد فريدمان، غضب" -> "السفير الأميركي غضب": asides of at most four words go, unless what
+    follows points back into one ("بالبطولة، التي تخللتها مفاجآت مدوية، أبرزها خروج ...": "أبرزها" is the
+    surprises')."""
+    def drop(m: re.Match) -> str:
+        points_back = _POINTS_BACK.match(sentence[m.end():])
+        return " " if len(m.group(1).split()) <= 4 and not points_back else m.group(0)
+
+    return _APPOSITIVE.sub(drop, sentence)
+
+
+# A relative clause closed by a comma, the main clause after it: "تمرين درع الخليج الذي جمع أكثر من 24 دولة في
+# واحد من أكبر المناورات، يجسد القدرة ..." A sentence too long for a headline loses it before it loses its predicate.
+# Only when a verb ("يجسد") or a subordinator ("بعدما") follows the comma: after a noun the clause often holds the
+# noun's head ("الشكوك التي تحوم حول تسميم الجاسوس ...، سيرجي سكريبال"), and after "و" the next clause may lean on
+# it; people judged such deletions unusable.
+_RELATIVE = re.compile(r"\s(?:الذي|التي|الذين|اللذين|اللتين|اللواتي)\s[^،.:؛\"«»]{3,200}?\s*،\s*"
+                       r"(?=(?:[يت][^\s،]{2,}|بعد|بعدما|عقب|إثر|قبل|رغم|حيث|وسط)\s)")
+
+
+# When: a weekday, today, yesterday, "this week", "in the past few days". A headline over its budget loses these
+# before it loses its object ("أطلق تطبيق واتساب، خلال الأيام القليلة الماضية ميزة جديدة ..."); not after "كان/سيكون",
+# where the day is what the sentence is about ("سيكون يوم السبت المقبل حاسما").
+_WHEN = re.compile(
+    r"(?<!كان)(?<!يكون)(?<!تكون)(?<!سيكون)(?<!ستكون)(?<!يوم)(?<!صباح)(?<!مساء)(?<!ليلة)(?<!فجر)(?<!ظهر)(?:\s*،)?\s+"
+    rf"(?:(?:(?:يوم|صباح|مساء|ليلة|فجر|ظهر)\s+)?(?:{_DAYS})(?:\s+(?:الماضي|المقبل|الماضية|المقبلة))?"
+    r"|(?:خلال\s+|في\s+)?(?:هذا الأسبوع|هذا الشهر|(?:الأسبوع|الشهر|العام) (?:الماضي|المقبل|الجاري|الحالي)"
+    r"|(?:الأيام|الساعات|الأسابيع) (?:القليلة )?(?:الماضية|المقبلة|الأخيرة)))(?=\s*[،.]|\s|$)")
+
+
+def _drop_when(sentence: str, budget: int) -> str:
+    """While the sentence is over `budget` words, delete its first expression of when (_WHEN)."""
+    while len(sentence.split()) > budget and (match := _WHEN.search(sentence)):
+        sentence = sentence[: match.start()] + " " + sentence[match.end():].lstrip(" ،")
+    return " ".join(sentence.split())
+
+
+def _drop_relative_clauses(sentence: str, budget: int) -> str:
+    """While the sentence is over `budget` words, delete its first comma-closed relative clause that leaves at
+    least three words after it."""
+    while len(sentence.split()) > budget:
+        match = next((m for m in _RELATIVE.finditer(sentence) if len(sentence[m.end():].split()) >= 3), None)
+        if match is None:
+            break
+        sentence = sentence[: match.start()] + " " + sentence[match.end():]
+    return sentence
 
 
 # Circumstantial lead-ins ("خلال كلمته في معهد موسكو، بمناسبة افتتاح العام الدراسي، قال لافروف ..."): what
 # happened comes after them, and a headline cut to a few words would otherwise keep only the setting.
+# A subordinate clause before the main one ("بعد أن أسدل الستار على ...، كشفت الأرقام ...", "رغم أنه ...، إلا أن
+# صلاح ...") goes the same way: cut to a headline it leaves no event (summarizer.shape, SUBORDINATE_ONLY).
 _LEAD_IN = re.compile(r"^و?(?:خلال|أثناء|في أثناء|على هامش|بمناسبة|عقب|إثر|في ختام|في كلمة|في كلمته|في تصريح|"
                       r"في تصريحات|في حديث|في حوار|في مقابلة|في بيان|في رسالة)\s[^.:؛،]{0,80}،\s*")
+_SUBORDINATE_LEAD_IN = re.compile(rf"^و?(?:{SUBORDINATORS}|في خطوة|في إطار)\s[^.:؛،]{{0,80}}،\s*")
+# What joins the main clause to a subordinate one: "رغم ...، إلا أن X ..." -> "X ...".
+_MAIN_JOIN = re.compile(r"^(?:إلا أن|إلا أنه|فإن|فقد)\s+")
 # "قال لافروف: ..." (a quotation after a colon) reads as "لافروف: ...".
 _SAID_COLON = re.compile(r"^و?(?:قال|قالت|أضاف|أضافت|أكد|أكدت|أعلن|أعلنت)\s+(?P<speaker>[^:.!؟?،]{3,40}?)\s*:\s*"
                          r"(?P<statement>.+)$")
 
 
 def _drop_lead_ins(sentence: str) -> str:
-    """Strip circumstantial lead-ins while at least five words remain."""
-    while (match := _LEAD_IN.match(sentence)) and len(sentence[match.end():].split()) >= 5:
-        sentence = sentence[match.end():]
-    return sentence
+    """Strip circumstantial lead-ins and subordinate clauses while at least five words remain."""
+    while True:
+        if (match := _LEAD_IN.match(sentence)) and len(sentence[match.end():].split()) >= 5:
+            sentence = sentence[match.end():]
+        elif (match := _SUBORDINATE_LEAD_IN.match(sentence)) and len(sentence[match.end():].split()) >= 5 and \
+                len(sentence[match.end():].split("،")[0].split()) > 4:
+            # Not when a short aside follows ("عندما فاجأ ... مدوية، كلفته 400 مليون يورو، كان يهدف"): the clause
+            # goes on past the first comma.
+            sentence = _MAIN_JOIN.sub("", sentence[match.end():], count=1)
+        else:
+            return sentence
 
 
 _PHRASE_START = re.compile(r"^(?:في|على|إلى|الى|من|عن|مع|بين|خلال|بعد|قبل|حول|منذ|عند|ضد|نحو|عبر|وسط|بسبب|إثر|جراء|"
@@ -377,18 +435,47 @@ _PHRASE_START = re.compile(r"^(?:في|على|إلى|الى|من|عن|مع|بين
                            r"[لب]ـ?[^\s]{3,})$")
 
 
+# A circumstantial participle opens an add-on to the main clause ("أعلن غوارديولا انتهاء موسم أغويرو، مشيرا إلى
+# أنه قد يكون حاضرا في ..."): cut before it, what happened stays whole.
+_PARTICIPLE = re.compile(r"^(?:مشير|مؤكد|موضح|مضيف|لافت|معتبر|قائل|مشدد|منوه|معرب)(?:ا|اً|ًا|ة)?$")
+
+
+_COMPLEMENT = frozenset("على في من إلى الى عن مع عبر ضد نحو أن إن بأن".split())
+
+
+def _verb_cut(words: list[str], k: int) -> bool:
+    """Whether the first `k` words end on a present-tense verb whose complement follows ("... أدلة تشير | إلى",
+    "برحلة بحرية تحمل | على متنها العشرات": people judged such cuts unusable). By its letters "يورو" or "تشاد"
+    looks like one too, so only a preposition or "أن" after it says a complement was cut."""
+    return 0 < k < len(words) and bool(re.fullmatch(r"[يت][^\s،,]{2,}", words[k - 1].strip("\"'«»"))) \
+        and words[k].strip("\"'«»") in _COMPLEMENT
+
+
+_FIRST = frozenset("أول الأول الأولى لأول أولى".split())
+
+
+def _binds(words: list[str], k: int) -> bool:
+    """Whether cutting after the first `k` words would change a fact: "أول انتخابات برلمانية | منذ هزيمة التنظيم"
+    cut before "منذ" says the first ever (people judged it wrong: the article said the fourth). A cut anywhere
+    between a near "أول" and a near "منذ" would."""
+    return "منذ" in words[k : k + 4] and any(w in _FIRST for w in words[max(0, k - 4) : k])
+
+
 def _cut_point(words: list[str], budget: int) -> int:
-    """Where to cut an over-long sentence: the last clause boundary (a comma, colon) in the last 40% of the budget;
-    else the last phrase boundary there (before a preposition, relative or و-conjoined word, so the kept part ends
-    on a whole phrase: "... 2.17 مليار يورو | لتنمية دول ..."); else at the budget."""
+    """Where to cut an over-long sentence: before a circumstantial participle ("مشيرا إلى ...") after at least five
+    words; else the last clause boundary (a comma, colon) in the last 40% of the budget; else the last phrase
+    boundary there (before a preposition, relative or و-conjoined word, so the kept part ends on a whole phrase:
+    "... 2.17 مليار يورو | لتنمية دول ..."); else at the budget."""
     low = int(budget * 0.6)
+    for i in range(budget, 4, -1):
+        if _PARTICIPLE.match(words[i].strip("،,")):
+            return i
     for i in range(budget, low - 1, -1):
         if re.search(r"[،,:؛]$", words[i - 1]):
             return i
     for i in range(budget, low - 1, -1):
         last = words[i - 1].strip("\"'«»،,:")
-        # Not after a particle, nor after a present-tense verb whose complement would be cut ("... أدلة تشير").
-        if _PHRASE_START.match(words[i]) and last not in _DANGLING and not re.fullmatch(r"[يت][^\s]{2,}", last):
+        if _PHRASE_START.match(words[i]) and last not in DANGLING and not _verb_cut(words, i) and not _binds(words, i):
             return i
     return budget
 
@@ -405,13 +492,14 @@ class HeadlineDraft:
 
     def cuts(self) -> list[int]:
         """Word counts the statement may be cut to: within the budget, at least three words (or all of a shorter
-        statement), never ending on a particle or a preposition, nor inside a quotation."""
+        statement), never ending on a particle or a preposition, a present-tense verb whose complement follows, nor
+        inside a quotation, nor between "أول" and "منذ"."""
         out = []
         for k in range(min(3, len(self.words)), min(len(self.words), self.budget) + 1):
             last = self.words[k - 1].strip("\"'«»،,:")
             kept = " ".join(self.words[:k])
-            if k and last not in _DANGLING and not kept.count("«") - kept.count("»") and \
-                    (not kept.count('"') % 2 or k == len(self.words)):
+            if k and last not in DANGLING and not kept.count("«") - kept.count("»") and not _binds(self.words, k) \
+                    and not _verb_cut(self.words, k) and (not kept.count('"') % 2 or k == len(self.words)):
                 out.append(k)
         return out
 
@@ -423,7 +511,7 @@ class HeadlineDraft:
     def text(self, k: int, max_chars: int = HEADLINE_MAX_CHARS) -> str:
         """The headline of the first `k` words: clause marks and quotes at its edges trimmed."""
         words = list(self.words[:k])
-        while len(words) > 3 and words[-1].strip("\"'«»،,:") in _DANGLING:
+        while len(words) > 3 and words[-1].strip("\"'«»،,:") in DANGLING:
             words.pop()
         text = " ".join(words).strip(" \"'«»،,:")
         text = re.sub(r"\s*،\s*", "، ", self.prefix + text).strip()
@@ -443,17 +531,22 @@ def headline_draft(sentence: str, max_words: int = HEADLINE_MAX_WORDS, max_chars
     prefix = ""
     said = _SAID_COLON.match(sentence)
     speaker = re.sub(r"\s+(?:قائلا|قائلة|قائلًا|قائلاً)$", "", said.group("speaker").strip()) if said else ""
-    if said and 1 <= len(speaker.split()) <= 6:
-        statement = re.sub(r"^(?:إن|أن)\s+", "", said.group("statement").strip(" \"“”«»"))
+    quoted = said.group("statement").strip(" \"“”«»") if said else ""
+    statement = re.sub(r"^(?:إن|أن)\s+", "", quoted)
+    if said and 1 <= len(speaker.split()) <= 6 and not (statement != quoted and _ACCUSATIVE.match(statement)):
         prefix, sentence = speaker + ": ", statement
     reported = None if prefix else _REPORTING.match(sentence)
     if reported:
         speaker = _TIME_WORDS.sub("", reported.group("speaker")).strip(" ،,")
-        if "،" in speaker and len(speaker.rsplit("،", 1)[1].split()) <= 3:
-            speaker = speaker.rsplit("،", 1)[1].strip()  # "نجمة تليفزيون الواقع، كيم كارداشيان" -> the name
-        if 1 <= len(speaker.split()) <= 6:
+        if "،" in speaker:  # "نجمة تليفزيون الواقع، كيم كارداشيان" -> the name; "أولي هوينس، رئيس نادي ..." too
+            parts = [part.strip() for part in speaker.split("،") if part.strip()]
+            shortest = min(reversed(parts), key=lambda part: len(part.split()))  # a tie: the later, the name
+            if len(shortest.split()) <= 4:
+                speaker = shortest
+        if 1 <= len(speaker.split()) <= 6 and not _ACCUSATIVE.match(reported.group("statement")):
             prefix, sentence = speaker + ": ", reported.group("statement")
-    sentence = _drop_short_appositives(sentence)
+    budget = max_words - len(prefix.split())
+    sentence = _drop_relative_clauses(_drop_when(_drop_short_appositives(sentence), budget), budget)
     if max_words - len(prefix.split()) < 3:  # a speaker that leaves the statement under 3 words: the statement
         prefix = ""
     return HeadlineDraft(prefix, sentence.split(), max_words - len(prefix.split()))

@@ -63,7 +63,8 @@ FIELDS = {"headline": "العنوان", "summary": "الملخص"}
 PARAM_WORDS = {"selection": {"start": "بدايته", "central": "أهم جمله"},
                "verdict": {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"},
                "shape": {"too_short": "قصير جدا", "too_long": "طويل جدا", "dangling_end": "ينتهي في منتصف عبارة",
-                         "mid_story_opening": "يبدأ من منتصف القصة", "unbalanced_quote": "اقتباس ناقص"}}
+                         "mid_story_opening": "يبدأ من منتصف القصة", "unbalanced_quote": "اقتباس ناقص",
+                         "subordinate_only": "جملة ظرفية لا تقول ما حدث"}}
 """Parameter values written as words (TaskFormat.input_selection -> what the model saw)."""
 
 

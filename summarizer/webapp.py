@@ -82,7 +82,8 @@ COMMON = ("num_headlines", "summary_length", "headline_max_words")
 VERDICTS = {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"}
 CHECKED_BY = {"checker": "المدقق المدرَّب", "guard": "الحارس اللفظي"}
 REMOVED_KINDS = {
-    "source": "المصدر", "tags": "الوسوم", "share": "المشاركة والمتابعة", "date": "التاريخ",
+    "source": "المصدر", "tags": "الوسوم", "share": "المشاركة والمتابعة", "sponsored": "تنويه الرعاية",
+    "date": "التاريخ",
     "separator": "فاصل", "read_also": "اقرأ أيضا", "related": "مواد ذات صلة",
     "related_title": "عنوان قصة أخرى داخل النص (أو عنوان فرعي)", "dateline": "سطر المكان",
     "email": "بريد إلكتروني", "url": "رابط", "html": "مصدر صفحة HTML", "markup": "وسوم HTML",

@@ -55,6 +55,9 @@ def test_markers_match_across_spelling_variants():
     assert classify_line("كلمات دلالية: العراق، الانتخابات") == "tags"
     assert classify_line("مقالات ذات صلة") == "related"
     assert classify_line("جميع الحقوق محفوظة © 2024") == "share"
+    assert classify_line('هذا المقال منشور بالتعاون مع موقع التوظيف الإلكتروني "بيت.كوم"') == "sponsored"
+    assert classify_line("هذا المقال منشور بالتعاون مع جامعة القاهرة التي أعدت الدراسة ونشرت نتائجها الكاملة في "
+                         "مجلة علمية محكمة الشهر الماضي بعد مراجعة استمرت عامين كاملين") is None  # a long one is text
     assert classify_line(BODY_1) is None
     # A long sentence that merely starts with a share-like word is content.
     assert classify_line("تابع الوزير حديثه قائلا إن الحكومة ستواصل العمل على تنفيذ الإصلاحات الاقتصادية "

@@ -1,7 +1,9 @@
+import re
+
 from summarizer.article import Article
 from summarizer.clean import clean_page
 from summarizer.engines import ExtractiveEngine, LeadEngine
-from summarizer.extractive import HEADLINE_MAX_WORDS, headline_candidate, rank_sentences, shorten_headline, \
+from summarizer.extractive import HEADLINE_MAX_WORDS, headline_candidate, headline_draft, rank_sentences, shorten_headline, \
     summary_from_ranked, textrank_summary
 from summarizer.generation import GenerationSettings
 from summarizer.text import split_sentences
@@ -58,8 +60,58 @@ def test_shorten_headline_rules():
     seed = ("خلال كلمته في معهد موسكو للعلاقات الدولية، بمناسبة افتتاح العام الدراسي الجديد في روسيا، قال لافروف: "
             "“قدمنا مسودة خارطة الطريق لتحسين العلاقات بين تركيا وسوريا لجميع شركائنا في يونيو”.")
     assert shorten_headline(seed).startswith("لافروف: قدمنا مسودة خارطة الطريق")
-    assert shorten_headline("وأضاف المصدر الأمني قائلا: إن عنصرا حاول تفجير نفسه أمام الكنيسة.") == \
-        "المصدر الأمني: عنصرا حاول تفجير نفسه أمام الكنيسة"
+    assert shorten_headline("وأضاف المصدر الأمني قائلا: إن الهجوم وقع أمام الكنيسة.") == \
+        "المصدر الأمني: الهجوم وقع أمام الكنيسة"
+    # After "إن/أن" an indefinite subject is accusative; "speaker: عنصرا حاول" would be ungrammatical (ruling 7),
+    # so such a sentence stays reported speech.
+    for sentence in ("وأضاف المصدر الأمني قائلا: إن عنصرا حاول تفجير نفسه أمام الكنيسة.",
+                     "ذكرت تقارير إعلامية، الأربعاء، أن شخصا قام بعملية طعن على متن قطار."):
+        assert ": عنصرا" not in shorten_headline(sentence) and ": شخصا" not in shorten_headline(sentence)
+        assert "إن عنصرا" in shorten_headline(sentence) or "أن شخصا" in shorten_headline(sentence)
+    # A speaker named with a title: the shorter part of the two names him.
+    assert shorten_headline("أكد أولي هوينس، رئيس نادي بايرن ميونخ الألماني لكرة القدم، أن مستقبل المهاجم سيظل "
+                            "مرتبطا بناديه.") == "أولي هوينس: مستقبل المهاجم سيظل مرتبطا بناديه"
+    # A subordinate clause before the main one goes ("رغم أنه ...، إلا أن X ..." -> "X ..."); a participle's
+    # add-on is where an over-long sentence is cut.
+    assert shorten_headline("بعد عمليات دهم واقتحام للمنازل في العاصمة اليمنية، استحدثت ميليشيات الحوثي سجونا "
+                            "سرية جديدة.") == "استحدثت ميليشيات الحوثي سجونا سرية جديدة"
+    assert shorten_headline("رغم أنه لفت الأنظار بتسجيله الهدف الأول، إلا أن النجم المصري محمد صلاح وجد طريقا آخر "
+                            "إلى قلوب محبيه.") == "النجم المصري محمد صلاح وجد طريقا آخر إلى قلوب محبيه"
+    # A condition is never dropped: the main clause alone would state a hypothetical as fact.
+    assert shorten_headline("إذا فاز الحزب بالأغلبية في الانتخابات المقبلة، سيشكل الحكومة الجديدة وحده.").startswith("إذا")
+    assert shorten_headline("أعلن المدرب الإسباني بيب غوارديولا، الجمعة، انتهاء موسم اللاعب سيرجيو أغويرو، مع فريق "
+                            "مانشستر سيتي، مشيرا إلى أنه قد يكون حاضرا في كأس العالم 2018 بروسيا.") == \
+        "أعلن المدرب الإسباني بيب غوارديولا انتهاء موسم اللاعب سيرجيو أغويرو"
+    # Over the budget, a comma-closed relative clause goes before the predicate would.
+    assert shorten_headline("أكد العاهل السعودي أن تمرين درع الخليج الذي جمع أكثر من 24 دولة في واحد من أكبر "
+                            "المناورات في المنطقة، يجسد القدرة على العمل ضمن تحالف منسق لمواجهة التهديدات.") == \
+        "العاهل السعودي: تمرين درع الخليج يجسد القدرة على العمل ضمن تحالف منسق لمواجهة التهديدات"
+    assert shorten_headline("الجيش الذي انسحب، عاد.") == "الجيش الذي انسحب، عاد"  # it fits: nothing goes
+    # "The first ... since X" is one fact: no cut between them; over the budget, "when" goes before anything else.
+    iraq = shorten_headline("تفتح مراكز الاقتراع في العراق أبوابها أمام الناخبين صباح السبت للإدلاء بأصواتهم في أول "
+                            "انتخابات برلمانية منذ إعلان هزيمة تنظيم الدولة الإسلامية.")
+    assert "منذ" in iraq or "أول" not in iraq
+    assert "صباح السبت" not in iraq
+    assert shorten_headline("سيكون يوم السبت المقبل حاسماً لمعرفة هوية بطل الدوري السعودي للمحترفين حينما يلتقي "
+                            "المتنافسان أهلي جدة أمام ضيفه الهلال على استاد الجوهرة المشعة.").startswith(
+        "سيكون يوم السبت المقبل حاسماً")
+    assert shorten_headline("أطلق تطبيق واتساب للتراسل عبر الإنترنت، خلال الأيام القليلة الماضية ميزة جديدة لمنح "
+                            "مستخدميه مزيدا من المعلومات بشأن الرسائل التي يتلقونها.").startswith(
+        "أطلق تطبيق واتساب للتراسل عبر الإنترنت ميزة جديدة")
+    # No cut right after a present-tense verb whose complement follows; a noun that looks like one ("تشاد") is fine.
+    gaza = headline_draft("تستكمل فعاليات مسيرات العودة برحلة بحرية تحمل على متنها العشرات من المرضى والمصابين "
+                          "والطلبة نحو العالم ومن بينهم أطفال ونساء وكبار في السن.")
+    assert gaza.words.index("تحمل") + 1 not in gaza.cuts()
+    chad = headline_draft("تعتزم دول ومنظمات دولية تقديم مساعدات لتنمية دول حوض بحيرة تشاد، حيث تنشط جماعة بوكو "
+                          "حرام المتطرفة منذ سنوات طويلة في المنطقة.")
+    assert chad.words.index("تشاد،") + 1 in chad.cuts()
+    # Not when a noun follows the comma: the clause may hold that noun's head.
+    assert "الشكوك سيرجي" not in shorten_headline(
+        "أكدت الشرطة صحة الشكوك التي تحوم حول محاولة تسميم الجاسوس الروسي السابق المقيم في مدينة سالزبري "
+        "البريطانية، سيرجي سكريبال وابنته يوليا.")
+    # A short aside stays when what follows points back into it ("أبرزها": the surprises).
+    assert "مفاجآت مدوية" in shorten_headline("كشفت الأرقام مستوى الفرق المشاركة بالبطولة، التي تخللتها مفاجآت "
+                                              "مدوية، أبرزها خروج المنتخب الألماني.")
     # A lead-in is kept when too little would remain after it.
     assert shorten_headline("خلال الاجتماع، وقع الطرفان الاتفاق.") == "خلال الاجتماع، وقع الطرفان الاتفاق"
 
@@ -308,5 +360,15 @@ def test_headlines_from_the_article_read_hashtags_as_words_and_put_a_continuing_
     assert found[0][1] != found[-1][1]
     # A bare "قال ..." (the speaker with nothing said) is not headline-shaped; "X: statement" is.
     assert Shape.MID_STORY_OPENING in problems("قال الأمين العام للجامعة العربية أحمد أبو الغيط")
+    # A subordinate clause with its main clause cut off says nothing happened; with a comma the main clause follows.
+    assert Shape.SUBORDINATE_ONLY in problems("بعد أن انتهت مباراة المغرب والبرتغال بهدف رونالدو")
+    assert Shape.SUBORDINATE_ONLY in problems("عندما فاجأ فريق باريس سان جيرمان العالم بصفقات مدوية")
+    assert Shape.SUBORDINATE_ONLY not in problems("بعد هزيمته أمام ريال مدريد، باريس سان جيرمان يقيل مدربه")
+    assert Shape.SUBORDINATE_ONLY not in problems("بعدها بساعات أعلن الجيش انسحابه")
+    # Every shape has its Arabic words for the notes a user reads.
+    from summarizer.reasons import Note, Reason
+    for shape in Shape:
+        text = Note(Reason.NOT_HEADLINE_SHAPED, "headline", {"shape": shape.value}).text
+        assert shape.value not in text and not re.search(r"[A-Za-z]", text), text
     assert not problems("أبو الغيط: القمة العربية تعقد في موعدها")
     assert not problems("قال أبو الغيط إن القمة العربية تعقد في موعدها")  # the statement is there
