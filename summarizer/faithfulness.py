@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .reasons import Note, Reason
-from .text import content_tokens, light_stem, normalize, stopwords, tokens
+from .text import content_tokens, light_stem, normalize, split_sentences, stopwords, tokens
 
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background_freq.tsv.gz"
 RARE_BELOW = 30
@@ -119,6 +119,56 @@ class Support:
         return {**asdict(self), "novel_rate": round(self.novel_rate, 4), "supported": self.supported}
 
 
+# Words that say how the things a sentence names relate: "بين تركيا وسوريا" is not "مع تركيا".
+_RELATION_WORDS = frozenset(normalize(w) for w in "في من على إلى الى عن مع بين ضد لدى عند نحو عبر".split())
+COPY_COVERAGE = 0.6
+"""A text copies a sentence when at least this share of its words are the sentence's, in order."""
+
+
+def _keyed_words(text: str) -> list[tuple[str, str]]:
+    """(the word as written, its matching form) for each whitespace word with a letter or digit."""
+    out = []
+    for word in text.split():
+        key = " ".join(tokens(word))
+        if key:
+            out.append((word.strip("،,.:؛!؟?\"'«»()[]"), key))
+    return out
+
+
+def changed_relation(text: str, sentences: Iterable[str]) -> tuple[str, str] | None:
+    """Where `text` copies one of `sentences` (COPY_COVERAGE) but replaces words there, one of them a relation
+    word (a preposition): (the text's words, the sentence's words), else None. Every word may be the article's,
+    so the lexical guard passes such a text, yet the relation it states is not the article's: "لتحسين العلاقات
+    مع تركيا" for "لتحسين العلاقات بين تركيا وسوريا". On the judged headlines the model wrote (train and dev), 43%
+    of those this finds were wrong, against 15% of the rest."""
+    from difflib import SequenceMatcher
+
+    mine = _keyed_words(text)
+    if len(mine) < 3:
+        return None
+    keys = [key for _, key in mine]
+    best = None
+    for sentence in sentences:
+        theirs = _keyed_words(sentence)
+        matcher = SequenceMatcher(None, keys, [key for _, key in theirs], autojunk=False)
+        covered = sum(block.size for block in matcher.get_matching_blocks()) / len(keys)
+        if best is None or covered > best[0]:
+            best = (covered, matcher, theirs)
+    if best is None or best[0] < COPY_COVERAGE:
+        return None
+    _, matcher, theirs = best
+    for k, (op, i1, i2, j1, j2) in enumerate(matcher.get_opcodes()):
+        if op != "replace" or k == 0:  # a different opening is a headline's own wording, not a changed relation
+            continue
+        changed = {key for _, key in mine[i1:i2]}, {key for _, key in theirs[j1:j2]}
+        if changed[0] != changed[1] and (changed[0] | changed[1]) & _RELATION_WORDS:
+            # A word of context each side (two after in the sentence, where what was dropped often is):
+            # "العلاقات مع تركيا" for "العلاقات بين تركيا وسوريا".
+            return (" ".join(w for w, _ in mine[max(0, i1 - 1) : i2 + 1]),
+                    " ".join(w for w, _ in theirs[max(0, j1 - 1) : j2 + 2]))
+    return None
+
+
 class SourceIndex:
     """The input's numbers and content stems, computed once and checked against any number of outputs."""
 
@@ -126,6 +176,13 @@ class SourceIndex:
         self.numbers = numbers(source)
         self.stems = set(content_tokens(source))
         self.words = set(tokens(source))
+        self.source = source
+
+    @property
+    def sentences(self) -> list[str]:
+        if not hasattr(self, "_sentences"):
+            self._sentences = split_sentences(self.source)
+        return self._sentences
 
     def check(self, output: str) -> Support:
         counts = background()

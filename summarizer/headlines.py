@@ -2,7 +2,8 @@
 ranked first.
 
 A candidate is not shown when it was cut at the token limit, is not headline-shaped (summarizer.shape), fails the
-lexical guard (an invented number or name, too many new words) or, where the trained checker is installed, is not
+lexical guard (an invented number or name, too many new words), copies an article sentence but changes a relation
+word in it (faithfulness.changed_relation) or, where the trained checker is installed, is not
 supported by the article (summarizer.check). The rest are ranked by the checker's score, then the model's own
 order. When none survives, the field falls back to the extractive engine's headline-shaped sentence.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .faithfulness import guard_problems
+from .faithfulness import changed_relation, guard_problems
 from .reasons import Note, Reason
 from .shape import problems as shape_problems, tidy
 
@@ -52,6 +53,9 @@ def screen(option: Option, index, settings) -> None:
         option.rejected.append(Note(Reason.NOT_HEADLINE_SHAPED, "headline", {"shape": shape.value}))
     if option.source == "model":
         option.rejected += guard_problems(index.check(option.text), "headline", settings.guard_novel_rate)
+        changed = changed_relation(option.text, index.sentences)
+        if changed:
+            option.rejected.append(Note(Reason.CHANGED_RELATION, "headline", {"text": changed[0], "source": changed[1]}))
 
 
 def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True,

@@ -33,6 +33,9 @@ class Reason(StrEnum):
     """The model's text stopped at the token limit, mid-sentence."""
     NOT_HEADLINE_SHAPED = "not_headline_shaped"
     """Not printable as a headline: a fragment, an opening mid-story, too long or short (params: shape)."""
+    CHANGED_RELATION = "changed_relation"
+    """The model copied an article sentence but changed a relation word in it ("مع تركيا" for "بين تركيا وسوريا")
+    (params: text, source: its words and the sentence's there)."""
     NOT_SUPPORTED = "not_supported"
     """The consistency checker finds the article does not say this (params: verdict, score)."""
     EMPTY_FIELD = "empty_field"
@@ -40,7 +43,8 @@ class Reason(StrEnum):
 
 
 GUARD_REASONS = frozenset({Reason.UNSUPPORTED_NUMBER, Reason.NOVEL_RARE_WORD, Reason.NOVEL_WORDS,
-                           Reason.EMPTY_OUTPUT, Reason.UNFINISHED, Reason.NOT_HEADLINE_SHAPED, Reason.NOT_SUPPORTED})
+                           Reason.EMPTY_OUTPUT, Reason.UNFINISHED, Reason.NOT_HEADLINE_SHAPED, Reason.CHANGED_RELATION,
+                           Reason.NOT_SUPPORTED})
 """Reasons that replace a field's text with the extractive engine's (the record's `fallback`)."""
 
 MESSAGES: dict[Reason, str] = {
@@ -54,6 +58,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.SEVERAL_ARTICLES: "في الصفحة {count}؛ لُخّص كل مقال على حدة",
     Reason.UNFINISHED: "توقف النموذج عند حد الطول قبل أن يكمل",
     Reason.NOT_HEADLINE_SHAPED: "لا يصلح عنوانا ({shape})",
+    Reason.CHANGED_RELATION: "ينقل جملة من المقال ويغيّر فيها «{source}» إلى «{text}»",
     Reason.NOT_SUPPORTED: "لا يؤكده المقال بحسب المدقق ({verdict}، {score})",
     Reason.EMPTY_FIELD: "فارغ: لم يجد المحرك ما يكتبه",
 }

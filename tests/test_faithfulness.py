@@ -6,7 +6,7 @@ from summarizer.article import Summary
 from summarizer.backends import Candidate
 from summarizer.clean import clean_page
 from summarizer.engines import ModelEngine
-from summarizer.faithfulness import check, numbers, summarize_rates
+from summarizer.faithfulness import changed_relation, check, numbers, summarize_rates
 from summarizer.generation import GenerationSettings, TaskFormat
 from summarizer.reasons import Reason
 from tests.conftest import SEED_PAGE
@@ -92,6 +92,29 @@ def test_the_guard_replaces_a_headline_mostly_absent_from_the_article():
     (lenient,) = engine.summarize([seed_article()], settings=GenerationSettings(guard_novel_rate=1.0))
     assert lenient.headline == invented and not lenient.fallback
     assert "guard_novel_rate" in GenerationSettings(guard_novel_rate=1.5).problems()[0]
+
+
+def test_a_copied_sentence_with_a_changed_relation_is_found():
+    sentences = ["وقال لافروف إنه يتم حالياً مراجعة مسودة خارطة الطريق المقترحة لتحسين العلاقات بين تركيا وسوريا، "
+                 "وأكد أنه يجري التفاوض."]
+    # The seed page's wrong headline: every word is the article's, the relation is not.
+    assert changed_relation("لافروف: تم حالياً مراجعة مسودة خارطة الطريق المقترحة لتحسين العلاقات مع تركيا",
+                            sentences) == ("العلاقات مع تركيا", "العلاقات بين تركيا وسوريا")
+    assert changed_relation("لافروف: يتم حالياً مراجعة مسودة خارطة الطريق لتحسين العلاقات بين تركيا وسوريا",
+                            sentences) is None  # a faithful copy, shortened
+    assert changed_relation("روسيا تقترح خطة لتطبيع العلاقات بين أنقرة ودمشق", sentences) is None  # not a copy
+    assert changed_relation("في موسكو يتم حالياً مراجعة مسودة خارطة الطريق المقترحة", sentences) is None  # an opening
+
+
+def test_a_headline_that_changes_a_relation_in_a_copied_sentence_is_not_shown():
+    wrong = "لافروف: تم حالياً مراجعة مسودة خارطة الطريق المقترحة لتحسين العلاقات مع تركيا"
+    engine = ModelEngine(ScriptedBackend({"summary": ["لافروف يراجع مسودة خارطة الطريق."], "headline": [wrong]}))
+    (result,) = engine.summarize([seed_article()], settings=GenerationSettings())
+    assert result.headline != wrong and result.fallback == {"headline": [Reason.CHANGED_RELATION]}
+    (note,) = [n for n in result.notes if n.code == Reason.CHANGED_RELATION]
+    assert "بين تركيا وسوريا" in note.message and "مع تركيا" in note.message
+    (unguarded,) = engine.summarize([seed_article()], settings=GenerationSettings(guard=False))
+    assert unguarded.headline == wrong
 
 
 def test_candidates_are_reranked_by_faithfulness_before_the_guard():
