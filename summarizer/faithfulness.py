@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .reasons import Note, Reason
@@ -178,11 +178,10 @@ class SourceIndex:
         self.words = set(tokens(source))
         self.source = source
 
-    @property
+    @cached_property
     def sentences(self) -> list[str]:
-        if not hasattr(self, "_sentences"):
-            self._sentences = split_sentences(self.source)
-        return self._sentences
+        """The input's sentences (only changed_relation reads them: split on first use)."""
+        return split_sentences(self.source)
 
     def check(self, output: str) -> Support:
         counts = background()
