@@ -96,7 +96,7 @@ class ExtractiveEngine:
     name = "extractive"
     cut = None
     """Where its headlines are cut when settings.headline_cut is "model": a model engine passes its model's choice
-    (summarizer.cut); None, or "rules", cuts by rule."""
+    (summarizer.cut); None, or "rules", cuts by rule. A class default too: subclasses that skip __init__ have it."""
 
     def __init__(self, cut=None):
         self.cut = cut
@@ -280,11 +280,11 @@ class ModelEngine:
                 fixed.append((text, finished))
             options = fixed
         model = headlines.unique(options, "model")
+        sentences = article_sentences(article)  # split once: the screen and the checker read the same sentences
         for option in model:
-            headlines.screen(option, index, settings)
+            headlines.screen(option, index, settings, sentences)
         checker = self.checker if settings.check else None
-        headlines.check(model, checker, article_sentences(article) if checker is not None else [],
-                        reject=settings.guard, min_support=settings.headline_min_support)
+        headlines.check(model, checker, sentences, reject=settings.guard, min_support=settings.headline_min_support)
         ranked = [o.candidate() for o in headlines.rank(model)]
         # Below the bar for showing but supported by the checker's verdict: the editor may still pick them (listed
         # after the shown headline, with their scores), never shown by default.

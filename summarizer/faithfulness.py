@@ -16,11 +16,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 from .reasons import Note, Reason
-from .text import content_tokens, light_stem, normalize, split_sentences, stopwords, tokens
+from .text import content_tokens, light_stem, normalize, stopwords, tokens
 
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background_freq.tsv.gz"
 RARE_BELOW = 30
@@ -125,13 +125,17 @@ COPY_COVERAGE = 0.6
 """A text copies a sentence when at least this share of its words are the sentence's, in order."""
 
 
+_EDGE_MARKS = "،,.:؛!؟?\"'«»()[]"
+"""Marks around a word as a message shows it ("«مواجهة»،" -> "مواجهة")."""
+
+
 def _keyed_words(text: str) -> list[tuple[str, str]]:
     """(the word as written, its matching form) for each whitespace word with a letter or digit."""
     out = []
     for word in text.split():
         key = " ".join(tokens(word))
         if key:
-            out.append((word.strip("،,.:؛!؟?\"'«»()[]"), key))
+            out.append((word.strip(_EDGE_MARKS), key))
     return out
 
 
@@ -176,12 +180,6 @@ class SourceIndex:
         self.numbers = numbers(source)
         self.stems = set(content_tokens(source))
         self.words = set(tokens(source))
-        self.source = source
-
-    @cached_property
-    def sentences(self) -> list[str]:
-        """The input's sentences (only changed_relation reads them: split on first use)."""
-        return split_sentences(self.source)
 
     def check(self, output: str) -> Support:
         counts = background()
@@ -197,7 +195,7 @@ class SourceIndex:
                 if stem in self.stems or tok in self.words or stem in seen:
                     continue
                 seen.add(stem)
-                shown = word.strip("،,.:؛!؟?\"'«»()[]")
+                shown = word.strip(_EDGE_MARKS)
                 support.novel_words.append(shown)
                 if is_rare(stem, counts) or _is_date_word(tok):
                     support.novel_rare_words.append(shown)

@@ -40,8 +40,9 @@ class Option:
         return {"text": self.text, **verdict, "source": self.source}
 
 
-def screen(option: Option, index, settings) -> None:
-    """Reject by form and by the lexical guard (the cheap checks, before any model call)."""
+def screen(option: Option, index, settings, sentences: list[str]) -> None:
+    """Reject by form and by the lexical guard (the cheap checks, before any model call); `sentences`: the
+    article's (extractive.article_sentences), which a model headline may copy but not change."""
     if not option.text:
         option.rejected.append(Note(Reason.EMPTY_OUTPUT, "headline"))
         return
@@ -53,7 +54,7 @@ def screen(option: Option, index, settings) -> None:
         option.rejected.append(Note(Reason.NOT_HEADLINE_SHAPED, "headline", {"shape": shape.value}))
     if option.source == "model":
         option.rejected += guard_problems(index.check(option.text), "headline", settings.guard_novel_rate)
-        changed = changed_relation(option.text, index.sentences)
+        changed = changed_relation(option.text, sentences)
         if changed:
             option.rejected.append(Note(Reason.CHANGED_RELATION, "headline", {"text": changed[0], "source": changed[1]}))
 

@@ -74,6 +74,17 @@ class Backend(Protocol):
         ...
 
 
+def piece_ids(tokenizer, pieces: list[str]) -> tuple[list[int], list[int]]:
+    """An answer written piece by piece (summarizer.cut.answer_pieces), as token ids, and the index of each piece's
+    last token: where end_scores reads the model's readiness to stop."""
+    ids: list[int] = []
+    ends = []
+    for piece in pieces:
+        ids += tokenizer(piece, add_special_tokens=False).input_ids
+        ends.append(len(ids) - 1)
+    return ids, ends
+
+
 def backend_names() -> tuple[str, ...]:
     return tuple(BACKENDS)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..cache import build_once, cache_dir, lease
 from ..errors import ModelLoadError
 from ..generation import GenerationSettings, TaskFormat, common_token_ids, source_token_ids
-from . import Candidate
+from . import Candidate, piece_ids
 
 CONVERTED_INFO = "summarizer_ct2.json"
 
@@ -318,13 +318,10 @@ class CT2Backend:
         columns = self.output_columns(stops, missing_ok=True)  # a stop it cannot write has no probability
         rows, ends = [], []
         for prompt, pieces in zip(prompts, answers):
-            ids = tokenizer(prompt, add_special_tokens=True).input_ids
-            marks = []
-            for piece in pieces:
-                ids = ids + tokenizer(piece, add_special_tokens=False).input_ids
-                marks.append(len(ids) - 1)
-            rows.append(tokenizer.convert_ids_to_tokens(ids))
-            ends.append(marks)
+            prompt_ids = tokenizer(prompt, add_special_tokens=True).input_ids
+            answer, marks = piece_ids(tokenizer, pieces)
+            rows.append(tokenizer.convert_ids_to_tokens(prompt_ids + answer))
+            ends.append([len(prompt_ids) + mark for mark in marks])
         pad = tokenizer.convert_ids_to_tokens(tokenizer.eos_token_id)
         vocabulary = len(self._writable_tokens())
         out: list[list[float]] = [[] for _ in rows]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ModelLoadError
 from ..generation import GenerationSettings, TaskFormat, common_token_ids, source_token_ids
-from . import Candidate
+from . import Candidate, piece_ids
 
 
 @dataclass
@@ -185,10 +185,7 @@ class HFBackend:
         with torch.inference_mode():
             for prompt, pieces in zip(prompts, answers):
                 prompt_ids = tokenizer(prompt, add_special_tokens=True).input_ids
-                answer, ends = [], []
-                for piece in pieces:
-                    answer += tokenizer(piece, add_special_tokens=False).input_ids
-                    ends.append(len(answer) - 1)
+                answer, ends = piece_ids(tokenizer, pieces)
                 if not pieces:
                     out.append([])
                     continue
