@@ -335,9 +335,12 @@ def headline_candidate(article: Article) -> str:
     return headline_from_ranked(rank_article(article))
 
 
+# The speaker: up to 80 characters, or up to 120 with no comma (a name and a long title, "لويز فيليبي سكولاري المدير
+# الفني الأسبق للمنتخب البرازيلي لكرة القدم اليوم الجمعة"); a longer match across a comma runs into the next clause
+# ("أعلن غوارديولا، ...، مشيرا إلى أنه ...").
 _REPORTING = re.compile(
     r"^و?(?:قال|قالت|أعلن|أعلنت|اعلن|أكد|أكدت|اكد|ذكر|ذكرت|أفاد|أفادت|كشف|كشفت|أوضح|أوضحت|صرح|صرحت)\s+"
-    r"(?P<speaker>[^.!؟?]{3,80}?)\s*،?\s+(?:إن|أن|ان)(?:ه|ها|هم)?\s+(?P<statement>.+)$"
+    r"(?P<speaker>[^.!؟?]{3,80}?|[^.!؟?،]{81,120}?)\s*،?\s+(?:إن|أن|ان)(?:ه|ها|هم)?\s+(?P<statement>.+)$"
 )
 # Words that date a speaker phrase ("السفارة الروسية في لندن اليوم الأربعاء") and have no place in a headline.
 _DAYS = "اليوم|أمس|الليلة|السبت|الأحد|الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة"
@@ -347,6 +350,22 @@ _TIME_WORDS = re.compile(rf"\s*،?\s*\b(?:مساء|صباح|{_DAYS})\b")
 # accusative cannot be told from a name ending in ا ("روسيا") by its letters, so any such opening keeps the sentence
 # as reported ("ذكرت تقارير أن شخصا قام ..."): longer, never ungrammatical. (A plural's "-ين" is left alone: too many
 # nouns end so, "تمرين", "فلسطين".)
+# A speaker's title after the name, with no comma between ("لويز فيليبي سكولاري المدير الفني الأسبق للمنتخب
+# البرازيلي لكرة القدم"): the name is the speaker, as when a comma sets the title apart. A title first ("وزير
+# الخارجية الروسي سيرغي لافروف") names no one before it and stays whole.
+_TITLE = re.compile(r"^(?:ال)?(?:مدير|رئيس|رئيسة|وزير|وزيرة|نائب|نائبة|متحدث|متحدثة|ناطق|مدرب|نجم|نجمة|لاعب|"
+                    r"أمين|عضو|سفير|سفيرة|قائد|زعيم|مستشار|مستشارة|مبعوث|ملك|أمير|وكيل|محافظ|حاكم|ممثل|مؤسس|"
+                    r"مندوب|مفوض|قاضي|مرشح|مرشحة)$")
+
+
+def _speaker_name(speaker: str) -> str:
+    """The name before a title ("لويز فيليبي سكولاري المدير الفني ..." -> "لويز فيليبي سكولاري"), when the speaker
+    has at most four words before the first title word; else the speaker as it is."""
+    words = speaker.split()
+    first = next((i for i, word in enumerate(words) if _TITLE.match(word)), 0)
+    return " ".join(words[:first]) if 1 <= first <= 4 else speaker
+
+
 _ACCUSATIVE = re.compile(r"^(?!(?:هذا|إذا|لذا|كذا|أيضا)\s)[^\s]{2,}(?:ا|اً|ًا)\s")
 _APPOSITIVE = re.compile(r"\s*،\s*([^،.:؛]{1,40})\s*،\s*")
 
@@ -543,6 +562,7 @@ def headline_draft(sentence: str, max_words: int = HEADLINE_MAX_WORDS, max_chars
             shortest = min(reversed(parts), key=lambda part: len(part.split()))  # a tie: the later, the name
             if len(shortest.split()) <= 4:
                 speaker = shortest
+        speaker = _speaker_name(speaker)
         if 1 <= len(speaker.split()) <= 6 and not _ACCUSATIVE.match(reported.group("statement")):
             prefix, sentence = speaker + ": ", reported.group("statement")
     budget = max_words - len(prefix.split())

@@ -62,13 +62,14 @@ def screen(option: Option, index, settings, sentences: list[str]) -> None:
 def check(options: list[Option], checker, sentences: list[str], *, reject: bool = True,
           min_support: float = 0.0) -> None:
     """The checker's verdict for every option that passed the screen, in one batched call; `reject`: one it does
-    not support, or supports with a probability under `min_support`, is not shown."""
+    not support, or supports with a probability under `min_support`, is not shown (at 1.0 none is: no checker
+    is ever certain, and a probability that rounds to 1 is no exception)."""
     alive = [o for o in options if not o.rejected]
     if checker is None or not alive:
         return
     for option, verdict in zip(alive, checker.check_many([(sentences, o.text) for o in alive])):
         option.verdict = {**verdict.to_dict(), "by": "checker"}
-        if reject and (verdict.verdict != "supported" or verdict.score < min_support):
+        if reject and (verdict.verdict != "supported" or verdict.score < min_support or min_support >= 1.0):
             option.rejected.append(Note(Reason.NOT_SUPPORTED, "headline",
                                         {"verdict": verdict.verdict, "score": verdict.score}))
 

@@ -69,7 +69,8 @@ PARAM_WORDS = {"selection": {"start": "بدايته", "central": "أهم جمل�
                "verdict": {"supported": "مدعوم", "unsupported": "غير مدعوم", "contradicted": "يناقض المقال"},
                "shape": {"too_short": "قصير جدا", "too_long": "طويل جدا", "dangling_end": "ينتهي في منتصف عبارة",
                          "mid_story_opening": "يبدأ من منتصف القصة", "unbalanced_quote": "اقتباس ناقص",
-                         "subordinate_only": "جملة ظرفية لا تقول ما حدث"}}
+                         "subordinate_only": "جملة ظرفية لا تقول ما حدث",
+                         "lost_verb": "سقط فعل الجملة"}}
 """Parameter values written as words (TaskFormat.input_selection -> what the model saw)."""
 
 

@@ -71,6 +71,11 @@ def test_shorten_headline_rules():
     # A speaker named with a title: the shorter part of the two names him.
     assert shorten_headline("أكد أولي هوينس، رئيس نادي بايرن ميونخ الألماني لكرة القدم، أن مستقبل المهاجم سيظل "
                             "مرتبطا بناديه.") == "أولي هوينس: مستقبل المهاجم سيظل مرتبطا بناديه"
+    # A name then a title with no comma between: the name is the speaker; a title first names no one before it.
+    assert shorten_headline("قال لويز فيليبي سكولاري المدير الفني الأسبق للمنتخب البرازيلي لكرة القدم اليوم الجمعة إن "
+                            "نيمار لن يصل أبدا لما حققه بيليه.") == "لويز فيليبي سكولاري: نيمار لن يصل أبدا لما حققه بيليه"
+    assert shorten_headline("قال وزير الخارجية الروسي سيرغي لافروف إن بلاده لن تستضيف القمة.") == \
+        "وزير الخارجية الروسي سيرغي لافروف: بلاده لن تستضيف القمة"
     # A subordinate clause before the main one goes ("رغم أنه ...، إلا أن X ..." -> "X ..."); a participle's
     # add-on is where an over-long sentence is cut.
     assert shorten_headline("بعد عمليات دهم واقتحام للمنازل في العاصمة اليمنية، استحدثت ميليشيات الحوثي سجونا "
@@ -365,6 +370,16 @@ def test_headlines_from_the_article_read_hashtags_as_words_and_put_a_continuing_
     assert Shape.SUBORDINATE_ONLY in problems("عندما فاجأ فريق باريس سان جيرمان العالم بصفقات مدوية")
     assert Shape.SUBORDINATE_ONLY not in problems("بعد هزيمته أمام ريال مدريد، باريس سان جيرمان يقيل مدربه")
     assert Shape.SUBORDINATE_ONLY not in problems("بعدها بساعات أعلن الجيش انسحابه")
+    # A bare "في ..." phrase is the setting, its main clause cut off; with a comma the main clause follows.
+    assert Shape.SUBORDINATE_ONLY in problems("في التحديث الجديد الذي أصدرته شركة أبل لنظام التشغيل في هواتف آيفون")
+    assert Shape.SUBORDINATE_ONLY not in problems("في خطوة مفاجئة، السعودية تسمح للمرأة بقيادة السيارات")
+    # A clause that opens on an indefinite accusative has lost its verb; an adverb there needs none.
+    assert Shape.LOST_VERB in problems("روسيا: صاروخاً بعيد المدى مشابه لـ\"الشيطان 2\"")
+    assert Shape.LOST_VERB in problems("الكويت: عدداً من المسؤولين في المؤسسة العامة للموانئ إلى النيابة")
+    assert Shape.LOST_VERB in problems("نتنياهو: إيران أكبر تهديد للعالم، مؤكداً أنه سيواصل منعها")
+    assert not problems("قمة بين بوتين وترمب في بلد ثالث.. قريباً")
+    assert not problems("الأمم المتحدة: رسمياً انتهت المهمة في مالي")
+    assert not problems("السعودية تعتقل عدداً من الأمراء")
     # Every shape has its Arabic words for the notes a user reads.
     from summarizer.reasons import Note, Reason
     for shape in Shape:

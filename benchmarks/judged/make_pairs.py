@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--split", default="dev", help="dev (judged for measuring) or train (judged to train the "
                         "checker on real model errors)")
+    parser.add_argument("--articles-only", action="store_true",
+                        help="write only the articles (id, source, text): a new judged set for shown.py --set, "
+                             "whose shown headlines are then judged")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -31,6 +34,12 @@ def main() -> None:
     prepared = prepare(load_eval_articles(args.data, split=args.split), "title")
     articles = prepared.inputs[args.skip : args.skip + args.n]
     titles = prepared.references[args.skip : args.skip + args.n]
+    if args.articles_only:
+        with open(args.out, "w", encoding="utf-8") as out:
+            for article in articles:
+                out.write(json.dumps({"id": article.id, "source": article.source, "text": article.text},
+                                     ensure_ascii=False) + "\n")
+        return
     default = make_engine(EngineSettings(engine="default"))
     extractive = make_engine(EngineSettings(engine="extractive"))
     shown = default.summarize(articles, settings=GenerationSettings(), tasks=("headline",))

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from summarizer.article import Article
+from summarizer.clean import clean_page
 from summarizer.engines import EngineSettings, make_engine
 from summarizer.generation import GenerationSettings
 from summarizer.settings import build
@@ -24,8 +25,17 @@ from summarizer.text import split_paragraphs
 HERE = Path(__file__).parent / "dev"
 
 
+def user_input(article: dict) -> Article:
+    """The article as a user's paste reaches the engine: cleaned (related-story lines, sponsor notes and other
+    furniture removed: summarizer.clean). A page the cleaner splits keeps its first article, the one judged."""
+    page = clean_page(article["text"], page_id=article["id"])
+    return page.articles[0] if page.articles else Article(id=article["id"], paragraphs=split_paragraphs(article["text"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", default=str(HERE), help="the judged set: a folder with articles.jsonl and "
+                        "labels.jsonl (dev: tuned on since round 1; heldout: read only to measure)")
     parser.add_argument("--engine", default="default")
     parser.add_argument("--settings", default="{}", help="generation settings (YAML/JSON mapping)")
     parser.add_argument("--checker", help="a checker checkpoint directory instead of the shipped one")
@@ -46,12 +56,14 @@ def main() -> None:
     if args.sweep:  # keep every candidate the screen passes, with its score
         engine.checker.format.threshold = 0.0
         settings = build(GenerationSettings, {**(yaml.safe_load(args.settings) or {}), "headline_min_support": 0.0})
-    articles = [json.loads(line) for line in (HERE / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    folder = Path(args.set)
+    articles = [json.loads(line) for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
     labels = {}
-    for line in (HERE / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+    judged = folder / "labels.jsonl"  # a new set has none yet: every shown headline is written out to be judged
+    for line in (judged.read_text(encoding="utf-8").splitlines() if judged.exists() else []):
         row = json.loads(line)
         labels[(row["id"], row["headline"])] = row
-    inputs = [Article(id=a["id"], paragraphs=split_paragraphs(a["text"])) for a in articles]
+    inputs = [user_input(a) for a in articles]
     results = engine.summarize(inputs, settings=settings, tasks=("headline",))
     fallbacks = make_engine(EngineSettings(engine="extractive")).summarize(inputs, settings=settings)
     counts, kinds, unjudged, rows = Counter(), Counter(), [], []
