@@ -69,9 +69,11 @@ def check(options: list[Option], checker, sentences: list[str], *, reject: bool 
         return
     for option, verdict in zip(alive, checker.check_many([(sentences, o.text) for o in alive])):
         option.verdict = {**verdict.to_dict(), "by": "checker"}
-        if reject and (verdict.verdict != "supported" or verdict.score < min_support or min_support >= 1.0):
+        if reject and verdict.verdict != "supported":
             option.rejected.append(Note(Reason.NOT_SUPPORTED, "headline",
                                         {"verdict": verdict.verdict, "score": verdict.score}))
+        elif reject and (verdict.score < min_support or min_support >= 1.0):
+            option.rejected.append(Note(Reason.BELOW_BAR, "headline", {"score": verdict.score, "bar": min_support}))
 
 
 def rank(options: list[Option]) -> list[Option]:
@@ -86,8 +88,7 @@ def rank(options: list[Option]) -> list[Option]:
 def below_bar(options: list[Option]) -> list[Option]:
     """Options whose only fault is a checker score under the bar for showing (its verdict is supported), best
     first: listed for the editor to pick, never shown by default."""
-    kept = [o for o in options if o.verdict and o.verdict["verdict"] == "supported"
-            and all(n.code == Reason.NOT_SUPPORTED for n in o.rejected) and o.rejected]
+    kept = [o for o in options if o.rejected and all(n.code == Reason.BELOW_BAR for n in o.rejected)]
     return sorted(kept, key=lambda o: -o.verdict["score"])
 
 

@@ -38,13 +38,17 @@ class Reason(StrEnum):
     (params: text, source: its words and the sentence's there)."""
     NOT_SUPPORTED = "not_supported"
     """The consistency checker finds the article does not say this (params: verdict, score)."""
+    BELOW_BAR = "below_bar"
+    """The checker supports the model's headline, but with less than the probability needed to show it
+    (headline_min_support; at 1, the default, no model headline is shown): it is listed for the editor
+    (params: score, bar)."""
     EMPTY_FIELD = "empty_field"
     """The engine found nothing to write for this field (an "ok" record with an empty field says why)."""
 
 
 GUARD_REASONS = frozenset({Reason.UNSUPPORTED_NUMBER, Reason.NOVEL_RARE_WORD, Reason.NOVEL_WORDS,
                            Reason.EMPTY_OUTPUT, Reason.UNFINISHED, Reason.NOT_HEADLINE_SHAPED, Reason.CHANGED_RELATION,
-                           Reason.NOT_SUPPORTED})
+                           Reason.NOT_SUPPORTED, Reason.BELOW_BAR})
 """Reasons that replace a field's text with the extractive engine's (the record's `fallback`)."""
 
 MESSAGES: dict[Reason, str] = {
@@ -60,6 +64,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.NOT_HEADLINE_SHAPED: "لا يصلح عنوانا ({shape})",
     Reason.CHANGED_RELATION: "ينقل جملة من المقال ويغيّر فيها «{source}» إلى «{text}»",
     Reason.NOT_SUPPORTED: "لا يؤكده المقال بحسب المدقق ({verdict}، {score})",
+    Reason.BELOW_BAR: "يؤكده المدقق بثقة {score}، دون حد العرض ({bar})؛ تجده في قائمة المرشحين",
     Reason.EMPTY_FIELD: "فارغ: لم يجد المحرك ما يكتبه",
 }
 REPLACED = "استُبدل نص النموذج بنص مأخوذ من المقال ({reasons})"

@@ -196,6 +196,7 @@ def test_the_shipped_checker_does_not_support_a_role_swapped_headline():
 def test_candidates_below_the_bar_are_listed_never_shown_and_unsupported_ones_dropped():
     from summarizer import headlines
     from summarizer.check import Verdict
+    from summarizer.reasons import Reason
 
     class Fixed:  # a checker whose verdicts are given
         def __init__(self, verdicts):
@@ -212,6 +213,10 @@ def test_candidates_below_the_bar_are_listed_never_shown_and_unsupported_ones_dr
     headlines.check(options, checker, ["جملة"], min_support=0.9)
     assert [o.text for o in headlines.rank(options)] == ["العنوان الأول المدعوم جيدا"]
     assert [o.text for o in headlines.below_bar(options)] == ["العنوان الثاني المدعوم قليلا"]
+    # Why each was not shown: the one under the bar says so (supported, listed), not that the article denies it.
+    codes = {o.text: [n.code for n in o.rejected] for o in options}
+    assert codes["العنوان الثاني المدعوم قليلا"] == [Reason.BELOW_BAR]
+    assert codes["العنوان الثالث المناقض للمقال"] == [Reason.NOT_SUPPORTED]
     headlines.check(options := headlines.unique([("العنوان الثاني المدعوم قليلا", True)], "model"), checker,
                     ["جملة"], min_support=0.0)
     assert [o.text for o in headlines.rank(options)] == ["العنوان الثاني المدعوم قليلا"]
