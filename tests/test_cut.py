@@ -68,6 +68,16 @@ def test_the_model_cut_is_where_the_model_would_stop():
     assert draft.rule_cut() != k
 
 
+def test_the_model_never_cuts_a_sentence_to_a_bare_speaker():
+    """A model that would stop after "قالت وزارة الوحدة" (a speaker, nothing said) gets a headline-shaped cut."""
+    sentence = ("قالت وزارة الوحدة في كوريا الجنوبية إن الكوريتين اتفقتا على إجراء محادثات رفيعة المستوى لبحث الخطوات "
+                "الضرورية من أجل تنفيذ تعهد بنزع السلاح النووي من شبه الجزيرة الكورية.")
+    draft = headline_draft(sentence)
+    assert draft.prefix == "" and 3 not in draft.cuts()  # a definite plural's -ين keeps it reported
+    [k] = model_cutter(Scripted(stop_after="الوحدة"))([draft])
+    assert k > 3 and not draft.text(k).endswith("الوحدة")
+
+
 def test_a_longer_cut_nearly_as_likely_as_the_best_is_preferred():
     draft = headline_draft(SENTENCE, max_words=14)
 

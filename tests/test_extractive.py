@@ -68,6 +68,11 @@ def test_shorten_headline_rules():
                      "ذكرت تقارير إعلامية، الأربعاء، أن شخصا قام بعملية طعن على متن قطار."):
         assert ": عنصرا" not in shorten_headline(sentence) and ": شخصا" not in shorten_headline(sentence)
         assert "إن عنصرا" in shorten_headline(sentence) or "أن شخصا" in shorten_headline(sentence)
+    # So does a definite plural's -ين or a construct plural's -ي ("أن المحققين", "أن مسلحي حماس"); "الصين" is a name.
+    assert shorten_headline("قال ترامب إن المحققين الأمريكيين اقتربوا من معرفة ما حدث.").startswith("قال ترامب إن")
+    assert shorten_headline("قال الجيش إن مسلحي حماس أطلقوا صواريخ.").startswith("قال الجيش إن")
+    assert shorten_headline("ذكرت وزارة الخارجية الصينية أن الصين سترد على الرسوم.") == \
+        "وزارة الخارجية الصينية: الصين سترد على الرسوم"
     # A speaker named with a title: the shorter part of the two names him.
     assert shorten_headline("أكد أولي هوينس، رئيس نادي بايرن ميونخ الألماني لكرة القدم، أن مستقبل المهاجم سيظل "
                             "مرتبطا بناديه.") == "أولي هوينس: مستقبل المهاجم سيظل مرتبطا بناديه"
@@ -76,6 +81,18 @@ def test_shorten_headline_rules():
                             "نيمار لن يصل أبدا لما حققه بيليه.") == "لويز فيليبي سكولاري: نيمار لن يصل أبدا لما حققه بيليه"
     assert shorten_headline("قال وزير الخارجية الروسي سيرغي لافروف إن بلاده لن تستضيف القمة.") == \
         "وزير الخارجية الروسي سيرغي لافروف: بلاده لن تستضيف القمة"
+    # Over the budget, a title set off by commas after a name goes, and so does where a statement was posted; a
+    # sentence that fits keeps them.
+    assert shorten_headline("شكك النجم البرتغالي كريستيانو رونالدو، مهاجم نادي ريال مدريد الإسباني لكرة القدم، في "
+                            "إمكانية تعاقد ناديه مع النجم البرازيلي نيمار خلال فترة الانتقالات الصيفية.") == \
+        "شكك النجم البرتغالي كريستيانو رونالدو في إمكانية تعاقد ناديه مع النجم البرازيلي نيمار خلال فترة الانتقالات الصيفية"
+    assert shorten_headline("أعلن الرئيس الأميركي على حسابه على موقع التواصل الاجتماعي \"تويتر\" تأييده للعرض الموحد "
+                            "من اتحاد أميركا الشمالية والوسطى والكاريبي لاستضافة كأس العالم 2026.") == \
+        "أعلن الرئيس الأميركي تأييده للعرض الموحد من اتحاد أميركا الشمالية والوسطى والكاريبي لاستضافة كأس العالم 2026"
+    assert shorten_headline("قال ترامب في تغريدة له على تويتر إن الرسوم الجديدة ستفرض الأسبوع المقبل.") == \
+        "ترامب: الرسوم الجديدة ستفرض الأسبوع المقبل"
+    assert "مدرب الفريق الأول لكرة القدم" in shorten_headline(
+        "أكد بيب غوارديولا، مدرب الفريق الأول لكرة القدم، رحيله.")
     # A subordinate clause before the main one goes ("رغم أنه ...، إلا أن X ..." -> "X ..."); a participle's
     # add-on is where an over-long sentence is cut.
     assert shorten_headline("بعد عمليات دهم واقتحام للمنازل في العاصمة اليمنية، استحدثت ميليشيات الحوثي سجونا "
@@ -370,6 +387,8 @@ def test_headlines_from_the_article_read_hashtags_as_words_and_put_a_continuing_
     assert Shape.SUBORDINATE_ONLY in problems("عندما فاجأ فريق باريس سان جيرمان العالم بصفقات مدوية")
     assert Shape.SUBORDINATE_ONLY not in problems("بعد هزيمته أمام ريال مدريد، باريس سان جيرمان يقيل مدربه")
     assert Shape.SUBORDINATE_ONLY not in problems("بعدها بساعات أعلن الجيش انسحابه")
+    # "إنه"/"أنها" announce a statement: a headline cannot end on one.
+    assert Shape.DANGLING_END in problems("قال الأكاديمي الذي صمم التطبيق إنه")
     # A bare "في ..." phrase is the setting, its main clause cut off; with a comma the main clause follows.
     assert Shape.SUBORDINATE_ONLY in problems("في التحديث الجديد الذي أصدرته شركة أبل لنظام التشغيل في هواتف آيفون")
     assert Shape.SUBORDINATE_ONLY not in problems("في خطوة مفاجئة، السعودية تسمح للمرأة بقيادة السيارات")
