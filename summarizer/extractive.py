@@ -348,9 +348,11 @@ _TIME_WORDS = re.compile(rf"\s*،?\s*\b(?:مساء|صباح|{_DAYS})\b")
 # A speaker's title after the name, with no comma between ("لويز فيليبي سكولاري المدير الفني الأسبق للمنتخب
 # البرازيلي لكرة القدم"): the name is the speaker, as when a comma sets the title apart. A title first ("وزير
 # الخارجية الروسي سيرغي لافروف") names no one before it and stays whole.
-_TITLE = re.compile(r"^(?:ال)?(?:مدير|رئيس|رئيسة|وزير|وزيرة|نائب|نائبة|متحدث|متحدثة|ناطق|مدرب|نجم|نجمة|لاعب|"
-                    r"أمين|عضو|سفير|سفيرة|قائد|زعيم|مستشار|مستشارة|مبعوث|ملك|أمير|وكيل|محافظ|حاكم|ممثل|مؤسس|"
-                    r"مندوب|مفوض|قاضي|مرشح|مرشحة)$")
+_TITLE_WORDS = ("مدير|رئيس|رئيسة|وزير|وزيرة|نائب|نائبة|متحدث|متحدثة|ناطق|مدرب|نجم|نجمة|لاعب|مهاجم|حارس|مدافع|أمين|"
+                "عضو|سفير|سفيرة|قائد|زعيم|مستشار|مستشارة|مبعوث|ملك|أمير|وكيل|محافظ|حاكم|ممثل|مؤسس|مندوب|مفوض|قاضي|"
+                "مرشح|مرشحة")
+"""The nouns a person's title opens with (a regex alternation, each also with "ال")."""
+_TITLE = re.compile(rf"^(?:ال)?(?:{_TITLE_WORDS})$")
 
 
 def _speaker_name(speaker: str) -> str:
@@ -417,8 +419,7 @@ _MEDIUM = re.compile(r"\s(?:في|عبر|على)\s(?:تغريدة|تغريدات|
 # Over the budget, a title set off by commas after a name goes, however long ("كريستيانو رونالدو، مهاجم نادي ريال
 # مدريد الإسباني لكرة القدم، في ..."): the name says who; an aside of up to four words goes anyway
 # (_drop_short_appositives).
-_TITLE_ASIDE = re.compile(r"\s*،\s*((?:ال)?(?:مدير|رئيس|رئيسة|وزير|وزيرة|نائب|متحدث|ناطق|مدرب|نجم|لاعب|مهاجم|حارس|"
-                          r"مدافع|أمين|عضو|سفير|قائد|زعيم|مستشار|مبعوث|مؤسس|مندوب|مفوض)\s[^،.:؛\"«»]{3,90}?)\s*،\s*")
+_TITLE_ASIDE = re.compile(rf"\s*،\s*((?:ال)?(?:{_TITLE_WORDS})\s[^،.:؛\"«»]{{3,90}}?)\s*،\s*")
 
 
 def _drop_over_budget(sentence: str, budget: int) -> str:

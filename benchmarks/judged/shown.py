@@ -29,7 +29,9 @@ def user_input(article: dict) -> Article:
     """The article as a user's paste reaches the engine: cleaned (related-story lines, sponsor notes and other
     furniture removed: summarizer.clean). A page the cleaner splits keeps its first article, the one judged."""
     page = clean_page(article["text"], page_id=article["id"])
-    return page.articles[0] if page.articles else Article(id=article["id"], paragraphs=split_paragraphs(article["text"]))
+    if page.articles:
+        return page.articles[0]
+    return Article(id=article["id"], paragraphs=split_paragraphs(article["text"]))
 
 
 def main() -> None:
