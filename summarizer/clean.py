@@ -216,8 +216,7 @@ def is_title_line(line: str) -> bool:
 
 def classify_line(line: str) -> str | None:
     """The furniture kind of a line ('source', 'tags', 'share', 'sponsored', 'date', 'separator', 'read_also',
-    'related'),
-    or None for article text."""
+    'related'), or None for article text."""
     norm = normalize(line)
     if _SEPARATOR.match(line) or not re.search(r"[^\W\d_]", line):
         return "separator"

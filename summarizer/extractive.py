@@ -422,35 +422,36 @@ _MEDIUM = re.compile(r"\s(?:في|عبر|على)\s(?:تغريدة|تغريدات|
 _TITLE_ASIDE = re.compile(rf"\s*،\s*((?:ال)?(?:{_TITLE_WORDS})\s[^،.:؛\"«»]{{3,90}}?)\s*،\s*")
 
 
+def _delete_while_over(sentence: str, budget: int, find: Callable[[str], re.Match | None], strip: str = "") -> str:
+    """While the sentence is over `budget` words, delete the span `find` returns (None: nothing left to delete),
+    and `strip`'s characters at the start of what follows it."""
+    while len(sentence.split()) > budget and (match := find(sentence)):
+        sentence = sentence[: match.start()] + " " + sentence[match.end():].lstrip(strip)
+    return " ".join(sentence.split())
+
+
+def _first_leaving_three(pattern: re.Pattern, sentence: str) -> re.Match | None:
+    """The first match of `pattern` with at least three words after it."""
+    return next((m for m in pattern.finditer(sentence) if len(sentence[m.end():].split()) >= 3), None)
+
+
 def _drop_over_budget(sentence: str, budget: int) -> str:
     """While the sentence is over `budget` words: its first title aside (_TITLE_ASIDE) that leaves three words after
     it, then a statement's medium (_MEDIUM)."""
-    while len(sentence.split()) > budget:
-        match = next((m for m in _TITLE_ASIDE.finditer(sentence) if len(sentence[m.end():].split()) >= 3), None)
-        if match is None:
-            match = _MEDIUM.search(sentence)
-        if match is None:
-            break
-        sentence = sentence[: match.start()] + " " + sentence[match.end():]
-    return " ".join(sentence.split())
+    return _delete_while_over(sentence, budget,
+                              lambda text: _first_leaving_three(_TITLE_ASIDE, text) or _MEDIUM.search(text))
 
 
 def _drop_when(sentence: str, budget: int) -> str:
-    """While the sentence is over `budget` words, delete its first expression of when (_WHEN)."""
-    while len(sentence.split()) > budget and (match := _WHEN.search(sentence)):
-        sentence = sentence[: match.start()] + " " + sentence[match.end():].lstrip(" ،")
-    return " ".join(sentence.split())
+    """While the sentence is over `budget` words, delete its first expression of when (_WHEN), and the comma that
+    closed it ("وصلت، السبت، أول طائرة" -> "وصلت أول طائرة")."""
+    return _delete_while_over(sentence, budget, _WHEN.search, strip=" ،")
 
 
 def _drop_relative_clauses(sentence: str, budget: int) -> str:
     """While the sentence is over `budget` words, delete its first comma-closed relative clause that leaves at
     least three words after it."""
-    while len(sentence.split()) > budget:
-        match = next((m for m in _RELATIVE.finditer(sentence) if len(sentence[m.end():].split()) >= 3), None)
-        if match is None:
-            break
-        sentence = sentence[: match.start()] + " " + sentence[match.end():]
-    return sentence
+    return _delete_while_over(sentence, budget, lambda text: _first_leaving_three(_RELATIVE, text))
 
 
 # Circumstantial lead-ins ("خلال كلمته في معهد موسكو، بمناسبة افتتاح العام الدراسي، قال لافروف ..."): what
@@ -603,7 +604,7 @@ def headline_draft(sentence: str, max_words: int = HEADLINE_MAX_WORDS, max_chars
     budget = max_words - len(prefix.split())
     sentence = _drop_relative_clauses(_drop_over_budget(_drop_when(_drop_short_appositives(sentence), budget), budget),
                                       budget)
-    if max_words - len(prefix.split()) < 3:  # a speaker that leaves the statement under 3 words: the statement
+    if budget < 3:  # a speaker that leaves the statement under 3 words: the statement
         prefix = ""
     return HeadlineDraft(prefix, sentence.split(), max_words - len(prefix.split()))
 
